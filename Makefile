@@ -1,0 +1,41 @@
+# TradeGuard developer commands. `make help` lists them.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+DEMO_DB ?= sqlite:///.tradeguard/demo.db
+
+.DEFAULT_GOAL := help
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+.PHONY: install
+install: $(STAMP) ## Create .venv and install TradeGuard with its development tools
+
+.PHONY: lint
+lint: $(STAMP) ## ruff (lint and format check), mypy --strict, import contracts
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+.PHONY: test
+test: lint ## Lint, then run every test on SQLite and (with TRADEGUARD_TEST_POSTGRES_URL) PostgreSQL
+	$(BIN)/pytest -n 2 --dist loadgroup -q
+
+.PHONY: demo
+demo: $(STAMP) ## Simulate 30 days of trade on SQLite, verify the ledger, then serve on 127.0.0.1:8000
+	rm -f .tradeguard/demo.db .tradeguard/demo.db-wal .tradeguard/demo.db-shm
+	$(BIN)/tradeguard simulate --days 30 --buyers 200 --sellers 20 --seed 7 --db $(DEMO_DB)
+
+.PHONY: bench
+bench: $(STAMP) ## Order lifecycle benchmark against PostgreSQL (TRADEGUARD_DATABASE_URL or --db)
+	$(BIN)/python benchmarks/order_lifecycle.py $(BENCH_ARGS)
+
+.PHONY: help
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-8s %s\n", $$1, $$2}'

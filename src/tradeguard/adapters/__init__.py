@@ -1,0 +1,1 @@
+"""Adapters around the domain: storage, API, console, CLI and the simulator."""

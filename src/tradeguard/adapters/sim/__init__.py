@@ -1,0 +1,1 @@
+"""The simulator: a marketplace of honest and abusive parties on an accelerated clock."""

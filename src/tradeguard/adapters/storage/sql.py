@@ -1,0 +1,193 @@
+"""Executing Core statements cheaply, and the same way on every path of a unit of work.
+
+Statements are SQLAlchemy Core constructs. On SQLite they run through
+SQLAlchemy as usual. On PostgreSQL — the production hot path — they are
+compiled by SQLAlchemy and executed directly on the connection's psycopg
+cursor, skipping SQLAlchemy's per-execution machinery, which measured as costly
+as the round trip itself. Hot-path statements are wrapped in :class:`Prepared`
+at import so they compile once per process; anything else compiles per call.
+
+Units of work on PostgreSQL run in psycopg's pipeline mode (see
+``uow.SqlUnits``): writes whose result nobody reads are queued and reach the
+server together with the COMMIT. Every statement of such a unit must therefore
+go through :class:`Sql` — SQLAlchemy's own result handling cannot see rows of a
+pipelined query.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from psycopg.rows import namedtuple_row
+from psycopg.types.json import Jsonb
+from sqlalchemy import (
+    ARRAY,
+    JSON,
+    BigInteger,
+    Connection,
+    Executable,
+    Integer,
+    String,
+    any_,
+    bindparam,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.sql import ColumnElement
+from sqlalchemy.sql.compiler import Compiled
+from sqlalchemy.types import TypeDecorator
+
+Params = Mapping[str, Any]
+
+
+class _CompiledPg:
+    """A statement compiled for psycopg: SQL text, literal values, and which binds are JSON."""
+
+    __slots__ = ("defaults", "json_params", "sql")
+
+    def __init__(self, compiled: Compiled, *, with_values: bool) -> None:
+        binds = compiled.binds  # type: ignore[attr-defined]
+        self.sql = compiled.string
+        self.json_params = frozenset(
+            name for name, bind in binds.items() if isinstance(_impl(bind.type), JSON)
+        )
+        # Literals (``state = 'pending'``) and, for ad-hoc statements, the values given in
+        # Python compile to binds that carry their value.
+        if with_values:
+            self.defaults = dict(compiled.construct_params(_check=False) or {})  # type: ignore[call-arg]
+        else:
+            self.defaults = {name: bind.value for name, bind in binds.items() if not bind.required}
+
+    def bind(self, params: Params | None) -> dict[str, Any]:
+        values = {**self.defaults, **(params or {})}
+        for name in self.json_params:
+            value = values.get(name)
+            if value is not None and not isinstance(value, Jsonb):
+                values[name] = Jsonb(value)
+        return values
+
+
+def _impl(type_: Any) -> Any:
+    variant = getattr(type_, "_variant_mapping", {}).get("postgresql")
+    if variant is not None:
+        type_ = variant
+    return type_.impl if isinstance(type_, TypeDecorator) else type_
+
+
+class Prepared:
+    """A long-lived statement, compiled once per dialect the first time it runs."""
+
+    __slots__ = ("_compiled", "_lock", "statement")
+
+    def __init__(self, statement: Executable) -> None:
+        self.statement = statement
+        self._compiled: dict[str, _CompiledPg] = {}
+        self._lock = threading.Lock()
+
+    def compiled(self, dialect: Dialect) -> _CompiledPg:
+        """The statement compiled for ``dialect`` (cached)."""
+        found = self._compiled.get(dialect.name)
+        if found is None:
+            with self._lock:
+                found = self._compiled.get(dialect.name)
+                if found is None:
+                    found = _CompiledPg(self.statement.compile(dialect=dialect), with_values=False)  # type: ignore[attr-defined]
+                    self._compiled[dialect.name] = found
+        return found
+
+
+Statement = Prepared | Executable
+
+
+class Sql:
+    """Runs Core statements on one connection (see the module docstring)."""
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+        self.dialect = connection.dialect.name
+        self.is_postgresql = self.dialect == "postgresql"
+        self._raw: Any = connection.connection.dbapi_connection if self.is_postgresql else None
+        # Reused for the unit's lifetime: creating a psycopg cursor costs as much as binding a query.
+        self._reader: Any = (
+            self._raw.cursor(row_factory=namedtuple_row) if self._raw is not None else None
+        )
+        self._writer: Any = self._raw.cursor() if self._raw is not None else None
+
+    def _compile(self, stmt: Statement) -> _CompiledPg:
+        if isinstance(stmt, Prepared):
+            return stmt.compiled(self.connection.dialect)
+        compiled = stmt.compile(  # type: ignore[attr-defined]
+            dialect=self.connection.dialect, compile_kwargs={"render_postcompile": True}
+        )
+        return _CompiledPg(compiled, with_values=True)
+
+    @staticmethod
+    def _core(stmt: Statement) -> Executable:
+        return stmt.statement if isinstance(stmt, Prepared) else stmt
+
+    def rows(self, stmt: Statement, params: Params | None = None) -> list[Any]:
+        """Execute and return every row (attribute access by column name)."""
+        if not self.is_postgresql:
+            return list(self.connection.execute(self._core(stmt), params or {}))
+        compiled = self._compile(stmt)
+        self._reader.execute(compiled.sql, compiled.bind(params))
+        return list(self._reader.fetchall())
+
+    def first(self, stmt: Statement, params: Params | None = None) -> Any | None:
+        """Execute and return the first row, or None."""
+        found = self.rows(stmt, params)
+        return found[0] if found else None
+
+    def scalar(self, stmt: Statement, params: Params | None = None) -> Any:
+        """Execute and return the first column of the first row (None if no row)."""
+        row = self.first(stmt, params)
+        return row[0] if row is not None else None
+
+    def run(self, stmt: Statement, params: Params | None = None) -> None:
+        """Execute a write whose outcome is not needed now (queued when pipelined)."""
+        if not self.is_postgresql:
+            self.connection.execute(self._core(stmt), params or {})
+            return
+        compiled = self._compile(stmt)
+        self._writer.execute(compiled.sql, compiled.bind(params))
+
+    def run_many(self, stmt: Statement, rows: Sequence[Params]) -> None:
+        """Execute a write once per parameter set (pipelined by psycopg)."""
+        if not rows:
+            return
+        if not self.is_postgresql:
+            self.connection.execute(self._core(stmt), list(rows))
+            return
+        compiled = self._compile(stmt)
+        self._writer.executemany(compiled.sql, [compiled.bind(r) for r in rows])
+
+    def rows_many(self, stmt: Statement, rows: Sequence[Params]) -> list[Any]:
+        """Execute an INSERT ... RETURNING once per parameter set; return every returned row."""
+        if not rows:
+            return []
+        if not self.is_postgresql:
+            return list(self.connection.execute(self._core(stmt), list(rows)))
+        compiled = self._compile(stmt)
+        cur = self._raw.cursor(row_factory=namedtuple_row)
+        cur.executemany(compiled.sql, [compiled.bind(r) for r in rows], returning=True)
+        out: list[Any] = []
+        while True:
+            out.extend(cur.fetchall())
+            if not cur.nextset():
+                break
+        return out
+
+
+def in_list(column: ColumnElement[Any], name: str, dialect: str) -> ColumnElement[bool]:
+    """``column IN (:name...)`` that needs no per-call SQL rendering on PostgreSQL (``= ANY(array)``).
+
+    Pass the values as a list under ``name``.
+    """
+    if dialect == "postgresql":
+        element_type = BigInteger() if isinstance(column.type, Integer) else String()
+        return column == any_(bindparam(name, type_=ARRAY(element_type)))
+    return column.in_(bindparam(name, expanding=True))
+
+
+DIALECTS = ("postgresql", "sqlite")

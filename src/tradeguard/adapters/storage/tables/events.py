@@ -1,0 +1,21 @@
+"""The transactional outbox (DESIGN.md §13)."""
+
+from __future__ import annotations
+
+from sqlalchemy import Column, Index, String, Table
+
+from tradeguard.adapters.storage.tables.base import metadata
+from tradeguard.adapters.storage.types import BigId, Json, UTCDateTime
+
+outbox_events = Table(
+    "outbox_events",
+    metadata,
+    Column("sequence", BigId, primary_key=True, autoincrement=True),
+    Column("id", String(40), nullable=False, unique=True),
+    Column("type", String(80), nullable=False),
+    Column("subject", String(120), nullable=False),
+    Column("order_id", String(40)),
+    Column("data", Json, nullable=False),
+    Column("occurred_at", UTCDateTime, nullable=False),
+    Index(None, "order_id", "sequence"),
+)

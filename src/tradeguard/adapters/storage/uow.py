@@ -1,0 +1,84 @@
+"""Units of work over SQLAlchemy Core connections, with retries of transient conflicts."""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TypeVar
+
+from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import DBAPIError
+
+from tradeguard.adapters.storage.deadlines import SqlDeadlineStore
+from tradeguard.adapters.storage.ledger import SqlLedgerStore
+from tradeguard.adapters.storage.orders import SqlOrderStore
+from tradeguard.adapters.storage.outbox import SqlOutbox
+from tradeguard.adapters.storage.sql import Sql
+from tradeguard.kernel.errors import TransientFailure
+
+T = TypeVar("T")
+
+#: SQLSTATEs after which the whole unit of work may simply be run again.
+_RETRYABLE_SQLSTATES = frozenset(
+    {"40001", "40P01", "55P03"}
+)  # serialization, deadlock, lock timeout
+
+
+class SqlUnitOfWork:
+    """One transaction on one connection, with a store per context."""
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+        self.sql = Sql(connection)
+        self.ledger = SqlLedgerStore(self.sql)
+        self.orders = SqlOrderStore(self.sql)
+        self.deadlines = SqlDeadlineStore(self.sql)
+        self.outbox = SqlOutbox(self.sql)
+
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        """A nested transaction: an exception inside undoes only what happened inside."""
+        with self.connection.begin_nested():
+            yield
+
+
+class SqlUnits:
+    """Runs use cases in units of work; implements the domain's UnitOfWorkRunner."""
+
+    def __init__(self, engine: Engine, *, retries: int = 4, pipelined: bool = True) -> None:
+        self.engine = engine
+        self._retries = retries
+        self._pipelined = pipelined and engine.dialect.name == "postgresql"
+
+    def run(self, work: Callable[[SqlUnitOfWork], T]) -> T:
+        """Run ``work`` in a transaction and commit; retry deadlocks and serialization failures.
+
+        On PostgreSQL the unit runs in psycopg pipeline mode: writes whose result
+        the use case does not read are sent without waiting, and reach the server
+        together with the COMMIT. Reads still wait for their rows.
+        """
+        attempt = 0
+        while True:
+            try:
+                with self.engine.begin() as connection:
+                    if not self._pipelined:
+                        return work(SqlUnitOfWork(connection))
+                    with connection.connection.dbapi_connection.pipeline():  # type: ignore[union-attr]
+                        return work(SqlUnitOfWork(connection))
+            except DBAPIError as exc:
+                if not _is_transient(exc):
+                    raise
+                attempt += 1
+                if attempt > self._retries:
+                    raise TransientFailure("The database stayed busy; retry the request.") from exc
+                # Jittered backoff so colliding transactions do not collide again in lockstep.
+                time.sleep(random.uniform(0, 0.005 * 2**attempt))  # noqa: S311 - jitter, not secrecy
+
+
+def _is_transient(exc: DBAPIError) -> bool:
+    sqlstate = getattr(exc.orig, "sqlstate", None)
+    if sqlstate in _RETRYABLE_SQLSTATES:
+        return True
+    return "database is locked" in str(exc.orig)

@@ -1,0 +1,101 @@
+"""The composition root: builds the storage adapter and hands it to every service.
+
+Adapters (API, CLI, simulator, tests) ask for an :class:`App` and never wire
+services themselves, so there is one place where concrete storage, clock, ids
+and policy meet the domain.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Engine
+
+from tradeguard.adapters.storage import migrations
+from tradeguard.adapters.storage.engine import make_engine
+from tradeguard.adapters.storage.uow import SqlUnitOfWork, SqlUnits
+from tradeguard.deadlines import service as deadlines
+from tradeguard.deadlines.model import Deadline, Outcome, WorkerReport
+from tradeguard.kernel.clock import Clock, SystemClock
+from tradeguard.kernel.ids import IdFactory
+from tradeguard.kernel.runtime import Runtime
+from tradeguard.ledger.model import AccountBalance, Violation
+from tradeguard.orders.service import OrderService, PayoutService
+from tradeguard.policy import Policy, load_policy
+
+Handler = Callable[[SqlUnitOfWork, Deadline, datetime], Outcome]
+
+
+@dataclass
+class App:
+    """Every service of TradeGuard, wired to one database."""
+
+    engine: Engine
+    units: SqlUnits
+    worker_units: SqlUnits  #: not pipelined: handlers run in savepoints that may roll back
+    runtime: Runtime
+    policy: Policy
+    orders: OrderService
+    payouts: PayoutService
+
+    @property
+    def clock(self) -> Clock:
+        """The clock every service reads."""
+        return self.runtime.clock
+
+    def deadline_handlers(self) -> dict[str, Handler]:
+        """Every context's timer handlers, by deadline kind."""
+        handlers: dict[str, Any] = {}
+        handlers.update(self.orders.deadline_handlers())
+        return handlers
+
+    def run_deadlines(self, *, batch_size: int = 200) -> WorkerReport:
+        """Fire everything due now (one ``worker --once`` pass until nothing is left)."""
+        return deadlines.drain(
+            self.units, self.deadline_handlers(), self.clock, batch_size=batch_size
+        )
+
+    def verify_ledger(self) -> list[Violation]:
+        """Every invariant of DESIGN.md §3, ledger and order settlement alike."""
+        return self.units.run(lambda uow: [*uow.ledger.audit(), *uow.orders.audit_settlement()])
+
+    def balances(self, address_prefix: str | None = None) -> list[AccountBalance]:
+        """Cached account balances, optionally under an address prefix."""
+        return self.units.run(lambda uow: uow.ledger.balances(address_prefix))
+
+    def close(self) -> None:
+        """Release database connections."""
+        self.engine.dispose()
+
+
+def build_app(
+    url: str | None = None,
+    *,
+    policy: Policy | None = None,
+    clock: Clock | None = None,
+    ids: IdFactory | None = None,
+    migrate: bool = True,
+    pool_size: int = 10,
+    engine: Engine | None = None,
+) -> App:
+    """Wire TradeGuard to the database at ``url`` (default: ``TRADEGUARD_DATABASE_URL`` or SQLite)."""
+    engine = engine or make_engine(url, pool_size=pool_size)
+    if migrate:
+        migrations.upgrade(engine)
+    policy = policy or load_policy()
+    runtime = Runtime(
+        clock or SystemClock(), ids or IdFactory(), policy.calendar.working_calendar()
+    )
+    units = SqlUnits(engine)
+    return App(
+        engine=engine,
+        units=units,
+        worker_units=SqlUnits(engine, pipelined=False),
+        runtime=runtime,
+        policy=policy,
+        orders=OrderService(units, runtime, policy.orders),
+        payouts=PayoutService(units, runtime),
+    )

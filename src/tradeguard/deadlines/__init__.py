@@ -1,0 +1,1 @@
+"""Durable timers: schedule, pause, resume, cancel, fire exactly once (DESIGN.md §12)."""

@@ -1,0 +1,48 @@
+"""Public identifiers: a short type prefix and a time-ordered, random suffix.
+
+``ord_01JH2...`` reads as an order in logs and sorts by creation time, which
+keyed cursor pagination relies on. The random part makes ids unguessable, so
+enumerating other parties' objects is pointless. The simulator injects a seeded
+generator so the same seed yields the same ids.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import threading
+from collections.abc import Callable
+from datetime import datetime
+
+_CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+
+def _encode(value: int, length: int) -> str:
+    chars = []
+    for _ in range(length):
+        value, digit = divmod(value, 32)
+        chars.append(_CROCKFORD[digit])
+    return "".join(reversed(chars))
+
+
+class IdFactory:
+    """Makes ULID-shaped ids (48-bit milliseconds + 80 random bits) with a type prefix."""
+
+    def __init__(self, random_bits: Callable[[int], int] | None = None) -> None:
+        self._random_bits = random_bits or (
+            lambda n: int.from_bytes(os.urandom((n + 7) // 8)) >> ((8 - n % 8) % 8)
+        )
+        self._lock = threading.Lock()
+
+    @classmethod
+    def seeded(cls, seed: int) -> IdFactory:
+        """A reproducible factory for simulations and tests (never for production)."""
+        rng = random.Random(seed)  # noqa: S311 - reproducibility, not secrecy, is the point here
+        return cls(rng.getrandbits)
+
+    def new(self, prefix: str, at: datetime) -> str:
+        """Return a fresh id such as ``ord_01JH2Q...`` for an object created at ``at``."""
+        millis = int(at.timestamp() * 1000) & ((1 << 48) - 1)
+        with self._lock:
+            rand = self._random_bits(80)
+        return f"{prefix}_{_encode(millis, 10)}{_encode(rand, 16)}"

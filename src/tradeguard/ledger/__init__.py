@@ -1,0 +1,1 @@
+"""The ledger: accounts, immutable balanced transfers, cached balances, invariants (DESIGN.md §3)."""
