@@ -52,10 +52,20 @@ class App:
         handlers.update(self.orders.deadline_handlers())
         return handlers
 
+    def reminder_handlers(self) -> dict[str, Handler]:
+        """Every context's reminder handlers, by deadline kind."""
+        handlers: dict[str, Any] = {}
+        handlers.update(self.orders.reminder_handlers())
+        return handlers
+
     def run_deadlines(self, *, batch_size: int = 200) -> WorkerReport:
         """Fire everything due now (one ``worker --once`` pass until nothing is left)."""
         return deadlines.drain(
-            self.units, self.deadline_handlers(), self.clock, batch_size=batch_size
+            self.worker_units,
+            self.deadline_handlers(),
+            self.clock,
+            reminders=self.reminder_handlers(),
+            batch_size=batch_size,
         )
 
     def verify_ledger(self) -> list[Violation]:
