@@ -14,11 +14,15 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from tradeguard.access.service import AccessService
+from tradeguard.adapters.net import resolve
 from tradeguard.adapters.storage import migrations
 from tradeguard.adapters.storage.engine import make_engine
+from tradeguard.adapters.storage.idempotency import IdempotencyStore
 from tradeguard.adapters.storage.uow import SqlUnitOfWork, SqlUnits
 from tradeguard.deadlines import service as deadlines
 from tradeguard.deadlines.model import Deadline, Outcome, WorkerReport
+from tradeguard.events.webhooks import Resolver, WebhookService
 from tradeguard.kernel.clock import Clock, SystemClock
 from tradeguard.kernel.ids import IdFactory
 from tradeguard.kernel.runtime import Runtime
@@ -40,6 +44,9 @@ class App:
     policy: Policy
     orders: OrderService
     payouts: PayoutService
+    access: AccessService
+    webhooks: WebhookService
+    idempotency: IdempotencyStore
 
     @property
     def clock(self) -> Clock:
@@ -90,6 +97,7 @@ def build_app(
     migrate: bool = True,
     pool_size: int = 10,
     engine: Engine | None = None,
+    resolver: Resolver | None = None,
 ) -> App:
     """Wire TradeGuard to the database at ``url`` (default: ``TRADEGUARD_DATABASE_URL`` or SQLite)."""
     engine = engine or make_engine(url, pool_size=pool_size)
@@ -108,4 +116,7 @@ def build_app(
         policy=policy,
         orders=OrderService(units, runtime, policy.orders),
         payouts=PayoutService(units, runtime),
+        access=AccessService(units, runtime),
+        webhooks=WebhookService(units, runtime, policy.webhooks, resolver or resolve),
+        idempotency=IdempotencyStore(engine),
     )

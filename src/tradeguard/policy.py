@@ -22,6 +22,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import holidays
 from pydantic import Field, ValidationError, field_validator
 
+from tradeguard.access.policy import AccessPolicy
+from tradeguard.events.policy import WebhookPolicy
 from tradeguard.kernel.errors import TradeGuardError
 from tradeguard.kernel.periods import WorkingCalendar
 from tradeguard.kernel.policytypes import PolicySection
@@ -71,6 +73,8 @@ class Policy(PolicySection):
     preset: str = Field(default="default", description="The named preset this policy started from.")
     calendar: CalendarPolicy = Field(default_factory=CalendarPolicy)
     orders: OrderPolicy = Field(default_factory=OrderPolicy)
+    webhooks: WebhookPolicy = Field(default_factory=WebhookPolicy)
+    access: AccessPolicy = Field(default_factory=AccessPolicy)
 
 
 def preset_names() -> list[str]:

@@ -6,7 +6,14 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol
 
-from tradeguard.events.model import DomainEvent, StoredEvent
+from tradeguard.events.model import (
+    DeliveryAttempt,
+    Dispatch,
+    DomainEvent,
+    StoredEvent,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 
 
 class Outbox(Protocol):
@@ -22,4 +29,80 @@ class Outbox(Protocol):
 
     def after(self, sequence: int, limit: int) -> list[StoredEvent]:
         """Events with a sequence number greater than ``sequence``, oldest first."""
+        ...
+
+
+class WebhookStore(Protocol):
+    """Endpoints, deliveries, attempts and the fan-out cursor."""
+
+    def insert_endpoint(self, endpoint: WebhookEndpoint) -> None:
+        """Store an endpoint."""
+        ...
+
+    def endpoint(self, endpoint_id: str) -> WebhookEndpoint | None:
+        """An endpoint by id."""
+        ...
+
+    def endpoints(self, *, enabled_only: bool) -> list[WebhookEndpoint]:
+        """Endpoints, oldest first."""
+        ...
+
+    def disable_endpoint(self, endpoint_id: str, at: datetime) -> bool:
+        """Disable an enabled endpoint; False if there is none."""
+        ...
+
+    def lock_cursor(self) -> int:
+        """Lock the fan-out cursor for this unit of work and return the last event sequence fanned out."""
+        ...
+
+    def set_cursor(self, sequence: int) -> None:
+        """Advance the fan-out cursor."""
+        ...
+
+    def insert_deliveries(self, deliveries: Sequence[WebhookDelivery]) -> None:
+        """Store new deliveries."""
+        ...
+
+    def claim_due(self, now: datetime, limit: int, lease_until: datetime) -> list[Dispatch]:
+        """Lease up to ``limit`` pending deliveries due by ``now`` (skipping rows others hold)."""
+        ...
+
+    def delivery(self, delivery_id: str, *, lock: bool = False) -> WebhookDelivery | None:
+        """A delivery by id."""
+        ...
+
+    def update_delivery(self, delivery: WebhookDelivery) -> None:
+        """Write back a delivery's state and bookkeeping."""
+        ...
+
+    def insert_attempt(self, attempt: DeliveryAttempt) -> None:
+        """Log an attempt."""
+        ...
+
+    def attempts(self, delivery_id: str) -> list[DeliveryAttempt]:
+        """A delivery's attempts in order."""
+        ...
+
+    def deliveries(
+        self, *, endpoint_id: str | None, event_id: str | None, before_id: str | None, limit: int
+    ) -> list[WebhookDelivery]:
+        """Deliveries newest first, optionally of one endpoint or one event."""
+        ...
+
+    def event(self, event_id: str) -> StoredEvent | None:
+        """An outbox event by id."""
+        ...
+
+
+class WebhooksUnitOfWork(Protocol):
+    """What webhook use cases touch."""
+
+    @property
+    def outbox(self) -> Outbox:
+        """Domain events."""
+        ...
+
+    @property
+    def webhooks(self) -> WebhookStore:
+        """Endpoints and deliveries."""
         ...

@@ -103,6 +103,12 @@ class Conflict(TradeGuardError):
     kind = ErrorKind.CONFLICT
 
 
+class AlreadyExists(Conflict):
+    """Something with the same unique identity was created at the same time."""
+
+    code = "already_exists"
+
+
 class TransientFailure(TradeGuardError):
     """A transient condition (lock timeout, deadlock) prevented this; retry later."""
 

@@ -8,6 +8,7 @@ generator so the same seed yields the same ids.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import random
 import threading
@@ -40,8 +41,19 @@ class IdFactory:
         rng = random.Random(seed)  # noqa: S311 - reproducibility, not secrecy, is the point here
         return cls(rng.getrandbits)
 
+    @staticmethod
+    def derived(prefix: str, key: str) -> str:
+        """A stable id for ``key``: the same request key always names the same object.
+
+        Used when a caller's Idempotency-Key must make a creation happen once at most.
+        """
+        digest = int.from_bytes(hashlib.sha256(key.encode()).digest()[:17])
+        return f"{prefix}_{_encode(digest >> 6, 26)}"
+
     def new(self, prefix: str, at: datetime) -> str:
         """Return a fresh id such as ``ord_01JH2Q...`` for an object created at ``at``."""
+        if at.tzinfo is None:
+            raise ValueError("naive datetime: ids are dated by aware UTC instants")
         millis = int(at.timestamp() * 1000) & ((1 << 48) - 1)
         with self._lock:
             rand = self._random_bits(80)

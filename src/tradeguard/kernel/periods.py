@@ -30,7 +30,7 @@ class PeriodUnit(StrEnum):
     WORKING_DAYS = "wd"
 
 
-_PERIOD = re.compile(r"^\s*(\d+)\s*(h|d|wd)\s*$")
+_PERIOD = re.compile(r"^\s*(\d{1,5})\s*(h|d|wd)\s*$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +50,7 @@ class Period:
         match = _PERIOD.match(text)
         if not match:
             raise ValueError(
-                f"{text!r} is not a period; write e.g. '72h' (hours), '10d' (days) or '3wd' (working days)"
+                f"{text!r} is not a period; write e.g. '72h' (hours), '10d' (days) or '3wd' (working days), at most 5 digits"
             )
         return cls(int(match.group(1)), PeriodUnit(match.group(2)))
 
@@ -120,13 +120,16 @@ class WorkingCalendar:
             return start + period.as_timedelta()
         local = start.astimezone(self.zone)
         day = local.date()
+        if period.count == 0:
+            return start
+        # A start on a rest day counts from the next working day, at the same time of day.
+        while not self.is_working_day(day):
+            day += timedelta(days=1)
         remaining = period.count
         while remaining > 0:
             day += timedelta(days=1)
             if self.is_working_day(day):
                 remaining -= 1
-        if period.count == 0:
-            return start
         due_local = datetime.combine(day, local.timetz()).replace(tzinfo=self.zone)
         return ensure_aware(due_local)
 

@@ -86,7 +86,9 @@ class TransitionTable(Generic[S, E, F]):
                 frontier.append(nxt)
         unreachable = set(self.states) - reachable
         if unreachable:
-            raise InvalidDefinition(f"{self.name}: unreachable states {sorted(unreachable)}")
+            raise InvalidDefinition(
+                f"{self.name}: unreachable states {sorted(s.value for s in unreachable)}"
+            )
         for state in self.states:
             leaves = exits[state] - {state}
             if state in self.final and leaves:

@@ -384,3 +384,4 @@ class Payout:
     created_at: datetime
     failed_at: datetime | None = None
     failure_reason: str | None = None
+    request_key: str | None = None  #: the caller's Idempotency-Key: one payout per key, ever

@@ -72,6 +72,7 @@ class OrderPolicy(PolicySection):
     )
     fee_account_shards: int = Field(
         default=16,
+        strict=True,
         ge=1,
         le=64,
         description=(
@@ -80,5 +81,9 @@ class OrderPolicy(PolicySection):
         ),
     )
     max_lines_per_order: int = Field(
-        default=100, ge=1, le=1000, description="Refuse carts with more lines than this."
+        default=100,
+        strict=True,
+        ge=1,
+        le=1000,
+        description="Refuse carts with more lines than this.",
     )

@@ -109,6 +109,10 @@ class OrderStore(Protocol):
         """One payout."""
         ...
 
+    def payout_by_request_key(self, request_key: str) -> Payout | None:
+        """The payout created for a request key, if any."""
+        ...
+
     def update_payout(self, payout: Payout) -> None:
         """Write back a payout's state."""
         ...

@@ -17,14 +17,16 @@ from typing import Any, TypeVar
 from tradeguard.deadlines import service as deadlines
 from tradeguard.deadlines.model import Deadline, NewDeadline, Outcome
 from tradeguard.events import service as events
-from tradeguard.events.model import DomainEvent
+from tradeguard.events.model import DomainEvent, StoredEvent
 from tradeguard.kernel.errors import (
+    AlreadyExists,
     Conflict,
     Forbidden,
     NotFound,
     TransitionNotAllowed,
     ValidationFailed,
 )
+from tradeguard.kernel.ids import IdFactory
 from tradeguard.kernel.money import Money, check_currency
 from tradeguard.kernel.parties import Actor, Party
 from tradeguard.kernel.runtime import Runtime
@@ -222,17 +224,39 @@ class OrderService:
         currency: str,
         lines: Sequence[rules.CartLine],
         shipping_fees: Mapping[str, int] | None = None,
+        *,
+        request_key: str | None = None,
     ) -> Checkout:
         """Create one order per seller under one payment group, awaiting payment (operator).
 
         Purchase limits are checked here, at creation, so a second "one per ID"
         purchase is refused outright instead of being left for a complaint (seed 002).
+        With a ``request_key`` (the API passes the caller's Idempotency-Key) the
+        payment group id is derived from it, so a retried request can never create
+        the checkout twice, even after a crash between commit and response.
         """
         check_currency(currency)
         _check_id("buyer_id", buyer_id)
         listing_ids = sorted({line.listing_id for line in lines})
+        group_id = IdFactory.derived("pg", request_key) if request_key else None
+
+        def existing(uow: OrdersUnitOfWork) -> Checkout | None:
+            if group_id is None:
+                return None
+            orders = [
+                o
+                for o in (
+                    uow.orders.get(order.id, with_lines=True)
+                    for order in uow.orders.in_group(group_id)
+                )
+                if o is not None
+            ]
+            return Checkout(group_id, orders) if orders else None
 
         def work(uow: OrdersUnitOfWork) -> Checkout:
+            replay = existing(uow)
+            if replay is not None:
+                return replay
             now = self._rt.clock.now()
             listings = uow.orders.get_listings(listing_ids)
             missing = [i for i in listing_ids if i not in listings]
@@ -252,7 +276,7 @@ class OrderService:
                     uow.orders.bought_quantity(buyer_id, listing_id),
                     requested,
                 )
-            group = PaymentGroup(self._rt.ids.new("pg", now), buyer_id, currency, now)
+            group = PaymentGroup(group_id or self._rt.ids.new("pg", now), buyer_id, currency, now)
             orders = []
             for part in parts:
                 order = Order(
@@ -299,7 +323,14 @@ class OrderService:
             )
             return Checkout(group.id, orders)
 
-        return self._units.run(work)
+        try:
+            return self._units.run(work)
+        except AlreadyExists:
+            # A concurrent twin with the same request key won the race: answer with its checkout.
+            replay = self._units.run(existing)
+            if replay is None:
+                raise
+            return replay
 
     def confirm_payment(
         self,
@@ -500,6 +531,17 @@ class OrderService:
                 uow.orders.delivery_records(order.id),
                 uow.deadlines.active(order.subject),
             )
+
+        return self._units.run(work)
+
+    def timeline(
+        self, order_id: str, party: Party, *, after: int = 0, limit: int = 200
+    ) -> list[StoredEvent]:
+        """The order's events in the order they happened; participants see only their own orders."""
+
+        def work(uow: OrdersUnitOfWork) -> list[StoredEvent]:
+            order = self._load(uow, order_id, party, lock=False)
+            return uow.outbox.for_order(order.id, after=after, limit=max(1, min(limit, 500)))
 
         return self._units.run(work)
 
@@ -899,8 +941,20 @@ class PayoutService:
         self._units = units
         self._rt = runtime
 
-    def request(self, seller_id: str, amount_minor: int, currency: str, party: Party) -> Payout:
-        """Pay ``amount`` of the seller's available balance out to the seller's bank."""
+    def request(
+        self,
+        seller_id: str,
+        amount_minor: int,
+        currency: str,
+        party: Party,
+        *,
+        request_key: str | None = None,
+    ) -> Payout:
+        """Pay ``amount`` of the seller's available balance out to the seller's bank.
+
+        With a ``request_key`` (the caller's Idempotency-Key) a retried request
+        returns the payout already made instead of paying twice.
+        """
         _require(party, {Actor.SELLER, Actor.OPERATOR})
         if party.actor == Actor.SELLER and party.id != seller_id:
             raise NotFound("seller", seller_id)
@@ -908,7 +962,13 @@ class PayoutService:
             raise ValidationFailed("A payout is a positive amount of minor units.")
         check_currency(currency)
 
+        def replay(uow: OrdersUnitOfWork) -> Payout | None:
+            return uow.orders.payout_by_request_key(request_key) if request_key else None
+
         def work(uow: OrdersUnitOfWork) -> Payout:
+            earlier = replay(uow)
+            if earlier is not None:
+                return earlier
             now = self._rt.clock.now()
             payout = Payout(
                 self._rt.ids.new("po", now),
@@ -917,6 +977,7 @@ class PayoutService:
                 amount_minor,
                 PayoutState.PAID,
                 now,
+                request_key=request_key,
             )
             ledger.post_transfers(
                 uow.ledger,
@@ -941,7 +1002,13 @@ class PayoutService:
             )
             return payout
 
-        return self._units.run(work)
+        try:
+            return self._units.run(work)
+        except AlreadyExists:
+            earlier = self._units.run(replay)
+            if earlier is None:
+                raise
+            return earlier
 
     def fail(self, payout_id: str, reason: str, party: Party) -> Payout:
         """The bank refused the payout: return the money to the seller's available balance (operator)."""

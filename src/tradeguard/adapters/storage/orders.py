@@ -408,6 +408,11 @@ class SqlOrderStore:
         row = self._sql.first(query)
         return _payout(row) if row else None
 
+    def payout_by_request_key(self, request_key: str) -> Payout | None:
+        """The payout created for a request key, if any."""
+        row = self._sql.first(select(payouts).where(payouts.c.request_key == request_key))
+        return _payout(row) if row else None
+
     def update_payout(self, payout: Payout) -> None:
         """Write back a payout's state."""
         values = _payout_values(payout)
@@ -619,6 +624,7 @@ def _payout_values(payout: Payout) -> dict[str, Any]:
         "created_at": payout.created_at,
         "failed_at": payout.failed_at,
         "failure_reason": payout.failure_reason,
+        "request_key": payout.request_key,
     }
 
 
@@ -632,4 +638,5 @@ def _payout(row: Any) -> Payout:
         row.created_at,
         row.failed_at,
         row.failure_reason,
+        row.request_key,
     )

@@ -58,14 +58,18 @@ class SqlOutbox:
     def for_order(self, order_id: str, *, after: int = 0, limit: int = 100) -> list[StoredEvent]:
         """An order's events in sequence."""
         rows = self._sql.rows(_FOR_ORDER, {"of_order": order_id, "after": after, "max_rows": limit})
-        return [_event(r) for r in rows]
+        return [event_from_row(r) for r in rows]
 
     def after(self, sequence: int, limit: int) -> list[StoredEvent]:
         """Events after ``sequence``, oldest first."""
-        return [_event(r) for r in self._sql.rows(_AFTER, {"after": sequence, "max_rows": limit})]
+        return [
+            event_from_row(r)
+            for r in self._sql.rows(_AFTER, {"after": sequence, "max_rows": limit})
+        ]
 
 
-def _event(row: Any) -> StoredEvent:
+def event_from_row(row: Any) -> StoredEvent:
+    """An outbox row as a StoredEvent."""
     return StoredEvent(
         row.sequence, row.id, row.type, row.subject, row.order_id, row.data, row.occurred_at
     )

@@ -8,15 +8,18 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TypeVar
 
+import psycopg
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
+from tradeguard.adapters.storage.access import SqlAccessStore
 from tradeguard.adapters.storage.deadlines import SqlDeadlineStore
 from tradeguard.adapters.storage.ledger import SqlLedgerStore
 from tradeguard.adapters.storage.orders import SqlOrderStore
 from tradeguard.adapters.storage.outbox import SqlOutbox
 from tradeguard.adapters.storage.sql import Sql
-from tradeguard.kernel.errors import TransientFailure
+from tradeguard.adapters.storage.webhooks import SqlWebhookStore
+from tradeguard.kernel.errors import AlreadyExists, TransientFailure
 
 T = TypeVar("T")
 
@@ -36,6 +39,8 @@ class SqlUnitOfWork:
         self.orders = SqlOrderStore(self.sql)
         self.deadlines = SqlDeadlineStore(self.sql)
         self.outbox = SqlOutbox(self.sql)
+        self.access = SqlAccessStore(self.sql)
+        self.webhooks = SqlWebhookStore(self.sql)
 
     @contextmanager
     def savepoint(self) -> Iterator[None]:
@@ -67,7 +72,12 @@ class SqlUnits:
                         return work(SqlUnitOfWork(connection))
                     with connection.connection.dbapi_connection.pipeline():  # type: ignore[union-attr]
                         return work(SqlUnitOfWork(connection))
-            except DBAPIError as exc:
+            except (DBAPIError, psycopg.Error) as exc:
+                if _is_unique_violation(exc):
+                    raise AlreadyExists(
+                        "Something with the same identity was just created; retry to read it.",
+                        constraint=_constraint_name(exc),
+                    ) from None
                 if not _is_transient(exc):
                     raise
                 attempt += 1
@@ -77,8 +87,25 @@ class SqlUnits:
                 time.sleep(random.uniform(0, 0.005 * 2**attempt))  # noqa: S311 - jitter, not secrecy
 
 
-def _is_transient(exc: DBAPIError) -> bool:
-    sqlstate = getattr(exc.orig, "sqlstate", None)
-    if sqlstate in _RETRYABLE_SQLSTATES:
+def _driver_error(exc: DBAPIError | psycopg.Error) -> object:
+    # Statements run on psycopg directly raise psycopg errors; SQLAlchemy wraps the rest.
+    return exc.orig if isinstance(exc, DBAPIError) else exc
+
+
+def _is_transient(exc: DBAPIError | psycopg.Error) -> bool:
+    error = _driver_error(exc)
+    if getattr(error, "sqlstate", None) in _RETRYABLE_SQLSTATES:
         return True
-    return "database is locked" in str(exc.orig)
+    return "database is locked" in str(error)
+
+
+def _is_unique_violation(exc: DBAPIError | psycopg.Error) -> bool:
+    error = _driver_error(exc)
+    return getattr(error, "sqlstate", None) == "23505" or "UNIQUE constraint failed" in str(error)
+
+
+def _constraint_name(exc: DBAPIError | psycopg.Error) -> str:
+    error = _driver_error(exc)
+    diag = getattr(error, "diag", None)
+    name = getattr(diag, "constraint_name", None)
+    return str(name) if name else str(error).split(":", 1)[-1].strip()[:200]

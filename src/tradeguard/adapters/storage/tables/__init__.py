@@ -1,6 +1,14 @@
-"""Every table, one module per bounded context, all on one MetaData."""
+"""Every table, one module per bounded context (and one for the API adapter), all on one MetaData."""
 
-from tradeguard.adapters.storage.tables import deadlines, events, ledger, orders
+from tradeguard.adapters.storage.tables import (
+    access,
+    api,
+    deadlines,
+    events,
+    ledger,
+    orders,
+    webhooks,
+)
 from tradeguard.adapters.storage.tables.base import metadata
 
-__all__ = ["deadlines", "events", "ledger", "metadata", "orders"]
+__all__ = ["access", "api", "deadlines", "events", "ledger", "metadata", "orders", "webhooks"]

@@ -35,7 +35,7 @@ orders = Table(
     "orders",
     metadata,
     Column("id", String(40), primary_key=True),
-    Column("payment_group_id", String(40), nullable=False, index=True),
+    Column("payment_group_id", String(40), nullable=False),
     Column("buyer_id", String(64), nullable=False),
     Column("seller_id", String(64), nullable=False),
     Column("currency", String(3), nullable=False),
@@ -67,6 +67,9 @@ orders = Table(
     CheckConstraint("subtotal_minor >= 0 AND shipping_fee_minor >= 0", name="non_negative_price"),
     CheckConstraint("released_minor + refunded_minor <= paid_minor", name="escrow_not_overdrawn"),
     CheckConstraint("auto_confirm_holds >= 0", name="holds_non_negative"),
+    # One order per seller in a checkout; with ids derived from an Idempotency-Key this
+    # also makes a retried checkout impossible to create twice.
+    Index("uq_orders_payment_group_id_seller_id", "payment_group_id", "seller_id", unique=True),
     Index(None, "buyer_id", "id"),
     Index(None, "seller_id", "id"),
 )
@@ -132,6 +135,7 @@ payouts = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("failed_at", UTCDateTime),
     Column("failure_reason", Text),
+    Column("request_key", String(300), unique=True),
     CheckConstraint("amount_minor > 0", name="positive_amount"),
     Index(None, "seller_id", "id"),
 )

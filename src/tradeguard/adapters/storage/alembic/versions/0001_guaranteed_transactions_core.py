@@ -195,7 +195,9 @@ def upgrade() -> None:
     with op.batch_alter_table("orders", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_orders_buyer_id_id"), ["buyer_id", "id"], unique=False)
         batch_op.create_index(
-            batch_op.f("ix_orders_payment_group_id"), ["payment_group_id"], unique=False
+            batch_op.f("uq_orders_payment_group_id_seller_id"),
+            ["payment_group_id", "seller_id"],
+            unique=True,
         )
         batch_op.create_index(
             batch_op.f("ix_orders_seller_id_id"), ["seller_id", "id"], unique=False
@@ -247,8 +249,10 @@ def upgrade() -> None:
             "failed_at", tradeguard.adapters.storage.types.UTCDateTime(timezone=True), nullable=True
         ),
         sa.Column("failure_reason", sa.Text(), nullable=True),
+        sa.Column("request_key", sa.String(length=300), nullable=True),
         sa.CheckConstraint("amount_minor > 0", name=op.f("ck_payouts_positive_amount")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_payouts")),
+        sa.UniqueConstraint("request_key", name=op.f("uq_payouts_request_key")),
     )
     with op.batch_alter_table("payouts", schema=None) as batch_op:
         batch_op.create_index(
@@ -435,7 +439,7 @@ def downgrade() -> None:
     op.drop_table("outbox_events")
     with op.batch_alter_table("orders", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_orders_seller_id_id"))
-        batch_op.drop_index(batch_op.f("ix_orders_payment_group_id"))
+        batch_op.drop_index(batch_op.f("uq_orders_payment_group_id_seller_id"))
         batch_op.drop_index(batch_op.f("ix_orders_buyer_id_id"))
 
     op.drop_table("orders")

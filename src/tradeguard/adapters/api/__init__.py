@@ -1,0 +1,1 @@
+"""The HTTP API (FastAPI): operator, participant and staff endpoints around the services."""
