@@ -256,6 +256,7 @@ class Order:
     close_reason: str | None = None
     completed_by: str | None = None  #: "buyer" or "auto_confirm"
     payment_reference: str | None = None  #: the payment provider's reference
+    late_compensation_source: str | None = None  #: "seller_available", "escrow" or "advance"
     last_tracking_status: TrackingStatus | None = None
     lines: list[OrderLine] = field(default_factory=list)
 
@@ -293,6 +294,11 @@ class Order:
     def seller_available_account(self) -> str:
         """The seller's available balance account address."""
         return f"seller:{self.seller_id}:available"
+
+    @property
+    def seller_receivable_account(self) -> str:
+        """What the seller owes the platform for advances made on its behalf (negative = owed)."""
+        return f"platform:receivable:seller:{self.seller_id}"
 
     def money(self, amount_minor: int) -> Money:
         """An amount in this order's currency."""

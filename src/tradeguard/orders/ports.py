@@ -69,6 +69,10 @@ class OrderStore(Protocol):
         """The orders of a payment group, in ascending id order (the lock order)."""
         ...
 
+    def group_paid_by(self, payment_reference: str) -> str | None:
+        """The payment group a payment reference already paid, if any."""
+        ...
+
     def update(self, order: Order) -> None:
         """Write back an order's mutable fields."""
         ...

@@ -369,6 +369,13 @@ class OrderService:
                     f"Payment group {payment_group_id} has no order awaiting payment; refund this payment.",
                     payment_group_id=payment_group_id,
                 )
+            used_by = uow.orders.group_paid_by(payment_reference)
+            if used_by is not None and used_by != payment_group_id:
+                # One captured payment cannot pay two checkouts: that would escrow money twice.
+                raise Conflict(
+                    f"Payment reference {payment_reference} already paid payment group {used_by}.",
+                    payment_reference=payment_reference,
+                )
             expected = sum(o.total_minor for o in awaiting)
             if amount_minor != expected:
                 raise PaymentMismatch(
@@ -806,6 +813,7 @@ class OrderService:
                 self._post(uow, now, [refund])
                 order.refunded_minor += amount
                 facts["refunded_minor"] = amount
+            self._repay_compensation_taken_from_escrow(uow, order, step)
         elif effect == OrderEffect.REFUND_PART:
             key = f"refund:{intent.refund_reference}"
             refund = self._transfer(
@@ -892,12 +900,23 @@ class OrderService:
         step.facts.update(released_minor=share, fee_minor=fee)
 
     def _pay_late_compensation(self, uow: OrdersUnitOfWork, order: Order, step: _Step) -> None:
+        """The seller pays the compensation (DESIGN.md §4).
+
+        From its available balance if it can, else out of this order's escrow (its
+        future earnings), else the platform advances it against a receivable on the
+        seller, recovered later.
+        """
         amount = order.late_compensation_minor
-        if order.escrow_minor >= amount:
-            source = order.escrow_account
+        if self._available(uow, order) >= amount:
+            source, order.late_compensation_source = (
+                order.seller_available_account,
+                "seller_available",
+            )
+        elif order.escrow_minor >= amount:
+            source, order.late_compensation_source = order.escrow_account, "escrow"
             order.refunded_minor += amount
         else:
-            source = order.seller_available_account  # the seller pays once escrow is settled
+            source, order.late_compensation_source = order.seller_receivable_account, "advance"
         compensation = self._transfer(
             order,
             source,
@@ -908,7 +927,40 @@ class OrderService:
         )
         self._post(uow, step.now, [compensation])
         order.late_compensation_paid = True
-        step.facts.update(late_compensation_minor=amount, paid_from=source)
+        step.facts.update(late_compensation_minor=amount, paid_from=order.late_compensation_source)
+
+    def _repay_compensation_taken_from_escrow(
+        self, uow: OrdersUnitOfWork, order: Order, step: _Step
+    ) -> None:
+        """Give back, on a full refund, the part of the buyer's payment that funded the compensation.
+
+        Otherwise the buyer would have paid their own compensation: the seller repays
+        it, or the platform advances it against a receivable.
+        """
+        if order.late_compensation_source != "escrow":
+            return
+        amount = order.late_compensation_minor
+        if self._available(uow, order) >= amount:
+            source, order.late_compensation_source = (
+                order.seller_available_account,
+                "seller_available",
+            )
+        else:
+            source, order.late_compensation_source = order.seller_receivable_account, "advance"
+        repay = self._transfer(
+            order,
+            source,
+            order.buyer_funding_account,
+            amount,
+            TransferReason.REFUND,
+            "late_compensation_repaid",
+        )
+        self._post(uow, step.now, [repay])
+        step.facts["late_compensation_repaid_from"] = order.late_compensation_source
+
+    def _available(self, uow: OrdersUnitOfWork, order: Order) -> int:
+        balances = uow.ledger.balances(addresses=[order.seller_available_account])
+        return sum(b.balance_minor for b in balances if b.currency == order.currency)
 
     def _transfer(
         self,
@@ -1016,7 +1068,11 @@ class PayoutService:
         def work(uow: OrdersUnitOfWork) -> Payout:
             now = self._rt.clock.now()
             payout = uow.orders.get_payout(payout_id, lock=True)
-            if payout is None:
+            if (
+                payout is None
+                or party.actor == Actor.BUYER
+                or (party.actor == Actor.SELLER and payout.seller_id != party.id)
+            ):
                 raise NotFound("payout", payout_id)
             row = PAYOUT_TRANSITIONS.fire(payout.state, PayoutEvent.FAIL, party.actor)
             failed = replace(

@@ -51,6 +51,7 @@ _MUTABLE = (
     "receipt_extensions",
     "auto_confirm_holds",
     "payment_reference",
+    "late_compensation_source",
     "last_tracking_status",
     "completed_by",
     "close_reason",
@@ -96,6 +97,11 @@ class _Statements:
             .values({c: bindparam(c) for c in _MUTABLE})
         )
         self.get = Prepared(by_id)
+        self.paid_by = Prepared(
+            select(OC.payment_group_id)
+            .where(OC.payment_reference == bindparam("reference"))
+            .limit(1)
+        )
         self.get_locked = Prepared(by_id.with_for_update())
         self.in_group = Prepared(in_group)
         self.in_group_locked = Prepared(in_group.with_for_update())
@@ -285,6 +291,11 @@ class SqlOrderStore:
         """A payment group's orders in ascending id order."""
         query = self._q.in_group_locked if lock else self._q.in_group
         return [_order(row) for row in self._sql.rows(query, {"group_id": group_id})]
+
+    def group_paid_by(self, payment_reference: str) -> str | None:
+        """The payment group a payment reference already paid, if any."""
+        group: str | None = self._sql.scalar(self._q.paid_by, {"reference": payment_reference})
+        return group
 
     def update(self, order: Order) -> None:
         """Write back the order's mutable columns."""
@@ -551,6 +562,7 @@ def _mutable_values(order: Order) -> dict[str, Any]:
         "receipt_extensions": order.receipt_extensions,
         "auto_confirm_holds": order.auto_confirm_holds,
         "payment_reference": order.payment_reference,
+        "late_compensation_source": order.late_compensation_source,
         "last_tracking_status": order.last_tracking_status.value
         if order.last_tracking_status
         else None,
@@ -596,6 +608,7 @@ def _order(row: Any) -> Order:
         close_reason=row.close_reason,
         completed_by=row.completed_by,
         payment_reference=row.payment_reference,
+        late_compensation_source=row.late_compensation_source,
         last_tracking_status=TrackingStatus(row.last_tracking_status)
         if row.last_tracking_status
         else None,

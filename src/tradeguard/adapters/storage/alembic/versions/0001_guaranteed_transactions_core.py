@@ -147,6 +147,7 @@ def upgrade() -> None:
         sa.Column("receipt_extensions", sa.Integer(), server_default="0", nullable=False),
         sa.Column("auto_confirm_holds", sa.Integer(), server_default="0", nullable=False),
         sa.Column("payment_reference", sa.String(length=200), nullable=True),
+        sa.Column("late_compensation_source", sa.String(length=24), nullable=True),
         sa.Column("last_tracking_status", sa.String(length=24), nullable=True),
         sa.Column("completed_by", sa.String(length=24), nullable=True),
         sa.Column("close_reason", sa.String(length=64), nullable=True),
@@ -194,6 +195,9 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("orders", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_orders_buyer_id_id"), ["buyer_id", "id"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_orders_payment_reference"), ["payment_reference"], unique=False
+        )
         batch_op.create_index(
             batch_op.f("uq_orders_payment_group_id_seller_id"),
             ["payment_group_id", "seller_id"],
@@ -440,6 +444,7 @@ def downgrade() -> None:
     with op.batch_alter_table("orders", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_orders_seller_id_id"))
         batch_op.drop_index(batch_op.f("uq_orders_payment_group_id_seller_id"))
+        batch_op.drop_index(batch_op.f("ix_orders_payment_reference"))
         batch_op.drop_index(batch_op.f("ix_orders_buyer_id_id"))
 
     op.drop_table("orders")
