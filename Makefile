@@ -28,13 +28,16 @@ test: lint ## Lint, then run every test on SQLite and (with TRADEGUARD_TEST_POST
 	$(BIN)/pytest -n 2 --dist loadgroup -q
 
 .PHONY: demo
-demo: $(STAMP) ## Simulate 30 days of trade on SQLite, verify the ledger, then serve on 127.0.0.1:8000
+demo: $(STAMP) ## Simulate 30 days of trade on SQLite, verify the ledger, then serve the API on 127.0.0.1:8000
 	rm -f .tradeguard/demo.db .tradeguard/demo.db-wal .tradeguard/demo.db-shm
 	$(BIN)/tradeguard simulate --days 30 --buyers 200 --sellers 20 --seed 7 --db $(DEMO_DB)
+	$(BIN)/tradeguard demo-credentials --db $(DEMO_DB)
+	$(BIN)/tradeguard serve --dev --host 127.0.0.1 --port 8000 --db $(DEMO_DB)
 
 .PHONY: bench
-bench: $(STAMP) ## Order lifecycle benchmark against PostgreSQL (TRADEGUARD_DATABASE_URL or --db)
+bench: $(STAMP) ## Benchmarks against PostgreSQL (TRADEGUARD_DATABASE_URL): service-layer lifecycles, then HTTP
 	$(BIN)/python benchmarks/order_lifecycle.py $(BENCH_ARGS)
+	$(BIN)/python benchmarks/http_lifecycle.py $(BENCH_ARGS)
 
 .PHONY: help
 help: ## List the targets

@@ -257,6 +257,12 @@ class Order:
     completed_by: str | None = None  #: "buyer" or "auto_confirm"
     payment_reference: str | None = None  #: the payment provider's reference
     late_compensation_source: str | None = None  #: "seller_available", "escrow" or "advance"
+    ship_by_at: datetime | None = (
+        None  #: when the seller must ship by (``is_late`` says if it was missed)
+    )
+    auto_confirm_at: datetime | None = (
+        None  #: when the order completes by itself; None while paused
+    )
     last_tracking_status: TrackingStatus | None = None
     lines: list[OrderLine] = field(default_factory=list)
 
@@ -269,6 +275,11 @@ class Order:
     def escrow_minor(self) -> int:
         """What escrow still holds for this order."""
         return self.paid_minor - self.released_minor - self.refunded_minor
+
+    @property
+    def auto_confirm_paused(self) -> bool:
+        """True while an open refund or dispute holds auto-confirm."""
+        return self.auto_confirm_holds > 0
 
     @property
     def is_virtual(self) -> bool:

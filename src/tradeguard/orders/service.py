@@ -115,14 +115,7 @@ class OrderDetails:
     @property
     def auto_confirm_at(self) -> datetime | None:
         """When the order will auto-confirm, if counting (None while paused or not started)."""
-        return next(
-            (
-                d.due_at
-                for d in self.deadlines
-                if d.kind == DeadlineKind.AUTO_CONFIRM and d.state == "pending"
-            ),
-            None,
-        )
+        return self.order.auto_confirm_at
 
     @property
     def auto_confirm_paused(self) -> bool:
@@ -131,15 +124,8 @@ class OrderDetails:
 
     @property
     def ship_by_at(self) -> datetime | None:
-        """When the seller must have shipped, while that is still pending."""
-        return next(
-            (
-                d.due_at
-                for d in self.deadlines
-                if d.kind == DeadlineKind.SHIP_BY and d.state == "pending"
-            ),
-            None,
-        )
+        """When the seller must have shipped."""
+        return self.order.ship_by_at
 
 
 def order_snapshot(order: Order) -> dict[str, Any]:
@@ -729,6 +715,7 @@ class OrderService:
             order.payment_reference = intent.payment_reference
         elif effect == OrderEffect.CANCEL_DEADLINES:
             step.cancel_timers = True
+            order.auto_confirm_at = None
         elif effect == OrderEffect.START_SHIP_BY:
             due = cal.add(now, policy.ship_by)
             step.new_timers.append(
@@ -739,6 +726,7 @@ class OrderService:
                     policy.ship_by_reminder_before.as_timedelta(),
                 )
             )
+            order.ship_by_at = due
             facts["ship_by_at"] = due.isoformat()
         elif effect == OrderEffect.MARK_LATE_SHIPMENT:
             order.is_late = True
@@ -761,6 +749,7 @@ class OrderService:
                 due = rules.auto_confirm_due_on_delivery(now, policy, cal)
             else:
                 due = rules.auto_confirm_due_on_shipment(now, policy, cal)
+            order.auto_confirm_at = due
             step.new_timers.append(
                 NewDeadline(
                     DeadlineKind.AUTO_CONFIRM,
@@ -780,11 +769,13 @@ class OrderService:
             due = cal.add(now + current, policy.receipt_extension)
             deadlines.reschedule(uow.deadlines, order.subject, DeadlineKind.AUTO_CONFIRM, due, now)
             order.receipt_extensions += 1
+            order.auto_confirm_at = due
             facts["auto_confirm_at"] = due.isoformat()
         elif effect == OrderEffect.PAUSE_AUTO_CONFIRM:
             order.auto_confirm_holds += 1
             if order.auto_confirm_holds == 1:
                 deadlines.pause(uow.deadlines, order.subject, [DeadlineKind.AUTO_CONFIRM], now)
+                order.auto_confirm_at = None
             facts["holds"] = order.auto_confirm_holds
         elif effect == OrderEffect.RESUME_AUTO_CONFIRM:
             if order.auto_confirm_holds == 0:
@@ -793,7 +784,11 @@ class OrderService:
                 )
             order.auto_confirm_holds -= 1
             if order.auto_confirm_holds == 0:
+                left = deadlines.remaining(
+                    uow.deadlines, order.subject, DeadlineKind.AUTO_CONFIRM, now
+                )
                 deadlines.resume(uow.deadlines, order.subject, [DeadlineKind.AUTO_CONFIRM], now)
+                order.auto_confirm_at = now + left if left is not None else None
             facts["holds"] = order.auto_confirm_holds
         elif effect == OrderEffect.RELEASE_ESCROW:
             self._release(uow, order, step)
@@ -865,6 +860,8 @@ class OrderService:
                 deadlines.reschedule(
                     uow.deadlines, order.subject, DeadlineKind.AUTO_CONFIRM, due, now
                 )
+                if order.auto_confirm_holds == 0:
+                    order.auto_confirm_at = due
                 step.facts["auto_confirm_at"] = due.isoformat()
 
     def _release(self, uow: OrdersUnitOfWork, order: Order, step: _Step) -> None:

@@ -196,6 +196,15 @@ class OrderSummary(_Out):
     completed_by: str | None
     close_reason: str | None
     last_tracking_status: TrackingStatus | None
+    ship_by_at: datetime | None = Field(
+        description="When the seller must ship by; is_late says whether it was missed."
+    )
+    auto_confirm_at: datetime | None = Field(
+        description="When the order completes by itself, while counting."
+    )
+    auto_confirm_paused: bool = Field(
+        description="True while an open refund or dispute holds auto-confirm."
+    )
 
     @classmethod
     def of(cls, order: Order) -> OrderSummary:

@@ -52,6 +52,8 @@ _MUTABLE = (
     "auto_confirm_holds",
     "payment_reference",
     "late_compensation_source",
+    "ship_by_at",
+    "auto_confirm_at",
     "last_tracking_status",
     "completed_by",
     "close_reason",
@@ -563,6 +565,8 @@ def _mutable_values(order: Order) -> dict[str, Any]:
         "auto_confirm_holds": order.auto_confirm_holds,
         "payment_reference": order.payment_reference,
         "late_compensation_source": order.late_compensation_source,
+        "ship_by_at": order.ship_by_at,
+        "auto_confirm_at": order.auto_confirm_at,
         "last_tracking_status": order.last_tracking_status.value
         if order.last_tracking_status
         else None,
@@ -609,6 +613,8 @@ def _order(row: Any) -> Order:
         completed_by=row.completed_by,
         payment_reference=row.payment_reference,
         late_compensation_source=row.late_compensation_source,
+        ship_by_at=row.ship_by_at,
+        auto_confirm_at=row.auto_confirm_at,
         last_tracking_status=TrackingStatus(row.last_tracking_status)
         if row.last_tracking_status
         else None,

@@ -175,33 +175,36 @@ def order_timeline(
 
 
 @router.post("/orders/{order_id}/ship", tags=["orders"], summary="Ship physical goods")
-def ship(order_id: OrderId, body: ShipmentCreate, app: AppDep, principal: Fulfiller) -> OrderPublic:
+def ship(
+    order_id: OrderId, body: ShipmentCreate, app: AppDep, principal: Fulfiller
+) -> OrderSummary:
     """The seller handed the goods to a carrier; auto-confirm starts counting (seller, or operator with `orders`)."""
-    app.orders.ship(
+    order = app.orders.ship(
         order_id,
         principal.party,
         carrier=body.carrier,
         tracking_number=body.tracking_number,
         serial_numbers=body.serial_numbers,
     )
-    return _public(app, order_id, principal.party)
+    return OrderSummary.of(order)
 
 
 @router.post("/orders/{order_id}/deliveries", tags=["orders"], summary="Record a virtual delivery")
 def deliver(
     order_id: OrderId, body: DeliveryCreate, app: AppDep, principal: Fulfiller
-) -> OrderPublic:
+) -> OrderSummary:
     """Virtual goods were delivered; the delivery record is kept as evidence (seller, or operator with `orders`)."""
-    app.orders.deliver(order_id, principal.party, method=body.method, detail=body.detail)
-    return _public(app, order_id, principal.party)
+    return OrderSummary.of(
+        app.orders.deliver(order_id, principal.party, method=body.method, detail=body.detail)
+    )
 
 
 @router.post("/orders/{order_id}/tracking-events", tags=["orders"], summary="Record a carrier scan")
 def tracking_event(
     order_id: OrderId, body: TrackingEventCreate, app: AppDep, principal: OperatorOrders
-) -> OrderPublic:
+) -> OrderSummary:
     """A scan from the carrier integration (operator, `orders`); with the eBay-style policy a delivery scan starts auto-confirm."""
-    app.orders.record_tracking(
+    order = app.orders.record_tracking(
         order_id,
         principal.party,
         status=body.status,
@@ -209,34 +212,33 @@ def tracking_event(
         location=body.location,
         detail=body.detail,
     )
-    return _public(app, order_id, principal.party)
+    return OrderSummary.of(order)
 
 
 @router.post("/orders/{order_id}/confirm-receipt", tags=["orders"], summary="Confirm receipt")
-def confirm_receipt(order_id: OrderId, app: AppDep, principal: Buyer) -> OrderPublic:
+def confirm_receipt(order_id: OrderId, app: AppDep, principal: Buyer) -> OrderSummary:
     """The buyer received the goods: the order completes and escrow is released to the seller (buyer)."""
-    app.orders.confirm_receipt(order_id, principal.party)
-    return _public(app, order_id, principal.party)
+    return OrderSummary.of(app.orders.confirm_receipt(order_id, principal.party))
 
 
 @router.post(
     "/orders/{order_id}/extend-receipt", tags=["orders"], summary="Extend the receipt period"
 )
-def extend_receipt(order_id: OrderId, app: AppDep, principal: Buyer) -> OrderPublic:
+def extend_receipt(order_id: OrderId, app: AppDep, principal: Buyer) -> OrderSummary:
     """Buy time before auto-confirm: once, and only when little time remains (buyer)."""
-    app.orders.extend_receipt(order_id, principal.party)
-    return _public(app, order_id, principal.party)
+    return OrderSummary.of(app.orders.extend_receipt(order_id, principal.party))
 
 
 @router.post("/orders/{order_id}/cancel", tags=["orders"], summary="Cancel an order")
-def cancel(order_id: OrderId, body: CancelCreate, app: AppDep, principal: Canceller) -> OrderPublic:
+def cancel(
+    order_id: OrderId, body: CancelCreate, app: AppDep, principal: Canceller
+) -> OrderSummary:
     """Close an order before shipment; paid money goes back to the buyer.
 
     Anyone may cancel before payment; after payment the seller or the operator
     may, and the buyer only when the seller missed the ship-by time.
     """
-    app.orders.cancel(order_id, principal.party, body.reason)
-    return _public(app, order_id, principal.party)
+    return OrderSummary.of(app.orders.cancel(order_id, principal.party, body.reason))
 
 
 @router.post(
@@ -244,10 +246,9 @@ def cancel(order_id: OrderId, body: CancelCreate, app: AppDep, principal: Cancel
     tags=["orders"],
     summary="Claim late-shipment compensation",
 )
-def claim_late_compensation(order_id: OrderId, app: AppDep, principal: Buyer) -> OrderPublic:
+def claim_late_compensation(order_id: OrderId, app: AppDep, principal: Buyer) -> OrderSummary:
     """The buyer of a late shipment takes the compensation the seller owes, once (buyer)."""
-    app.orders.claim_late_compensation(order_id, principal.party)
-    return _public(app, order_id, principal.party)
+    return OrderSummary.of(app.orders.claim_late_compensation(order_id, principal.party))
 
 
 def _aware_or_none(value: datetime | None) -> datetime | None:

@@ -55,6 +55,8 @@ orders = Table(
     Column("auto_confirm_holds", Integer, nullable=False, server_default="0"),
     Column("payment_reference", String(200), index=True),
     Column("late_compensation_source", String(24)),
+    Column("ship_by_at", UTCDateTime),
+    Column("auto_confirm_at", UTCDateTime),
     Column("last_tracking_status", String(24)),
     Column("completed_by", String(24)),
     Column("close_reason", String(64)),

@@ -148,6 +148,16 @@ def upgrade() -> None:
         sa.Column("auto_confirm_holds", sa.Integer(), server_default="0", nullable=False),
         sa.Column("payment_reference", sa.String(length=200), nullable=True),
         sa.Column("late_compensation_source", sa.String(length=24), nullable=True),
+        sa.Column(
+            "ship_by_at",
+            tradeguard.adapters.storage.types.UTCDateTime(timezone=True),
+            nullable=True,
+        ),
+        sa.Column(
+            "auto_confirm_at",
+            tradeguard.adapters.storage.types.UTCDateTime(timezone=True),
+            nullable=True,
+        ),
         sa.Column("last_tracking_status", sa.String(length=24), nullable=True),
         sa.Column("completed_by", sa.String(length=24), nullable=True),
         sa.Column("close_reason", sa.String(length=64), nullable=True),
