@@ -155,14 +155,17 @@ def simulate(
     preset: PresetOption = None,
 ) -> None:
     """Run a marketplace on an accelerated clock through the real services and worker."""
-    from tradeguard.adapters.sim.simulator import SimulationConfig, Simulator
+    from tradeguard.adapters.sim.simulator import SimulationConfig, Simulator, default_behaviours
 
     def run() -> None:
         clock = FakeClock()
         app = open_app(db, policy, preset, clock=clock, ids=IdFactory.seeded(seed))
         try:
             simulator = Simulator(
-                app, clock, SimulationConfig(days=days, buyers=buyers, sellers=sellers, seed=seed)
+                app,
+                clock,
+                SimulationConfig(days=days, buyers=buyers, sellers=sellers, seed=seed),
+                default_behaviours(),
             )
             progress = Progress(
                 TextColumn("simulating"),

@@ -1,12 +1,16 @@
 """A marketplace on an accelerated clock, driven through the real services and the worker.
 
-Honest trade for now (DESIGN.md §15): buyers check out carts (sometimes across
-several shops), pay or abandon them, sellers ship physical goods or deliver
-virtual goods automatically, carriers scan parcels, buyers confirm receipt or
-never do (auto-confirm), a share of sellers ship late and their buyers claim
-compensation, sellers withdraw their balance weekly. Every random choice comes
-from one seeded generator and ids from a seeded factory, so the same seed gives
-the same summary.
+The core here is honest trade (DESIGN.md §15): buyers check out carts (sometimes
+across several shops), pay or abandon them, sellers ship physical goods or
+deliver virtual goods automatically, carriers scan parcels, buyers confirm
+receipt or never do (auto-confirm), a share of sellers ship late and their
+buyers claim compensation, sellers withdraw their balance weekly.
+
+Each bounded context adds its parties as a :class:`Behaviour` (after-sales
+returners, dispute abusers, reviewers ...): it gives some buyers and sellers
+traits, reacts when a parcel arrives, acts daily and adds figures to the summary.
+Every random choice comes from one seeded generator and ids from a seeded
+factory, so the same seed gives the same summary.
 """
 
 from __future__ import annotations
@@ -15,18 +19,19 @@ import heapq
 import itertools
 import random
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
-from typing import Any
+from typing import Any, Protocol
 
 from tradeguard.bootstrap import App
 from tradeguard.kernel.clock import FakeClock
 from tradeguard.kernel.errors import TradeGuardError
 from tradeguard.kernel.parties import OPERATOR, buyer, seller
-from tradeguard.orders.model import GoodsKind, OrderState, TrackingStatus
+from tradeguard.orders.model import GoodsKind, Order, OrderState, TrackingStatus
 from tradeguard.orders.rules import CartLine
+from tradeguard.orders.service import Checkout
 
 CURRENCY = "CNY"
 CARRIERS = ("SF", "ZTO", "YTO", "JD")
@@ -46,6 +51,46 @@ class SimulationConfig:
     never_confirming_buyer_share: float = 0.3
     abandoned_checkout_share: float = 0.06
     multi_shop_cart_share: float = 0.15
+
+
+@dataclass(eq=False)
+class SimSeller:
+    """A simulated shop: what it sells and how it behaves."""
+
+    id: str
+    goods_kind: GoodsKind
+    listings: tuple[str, ...]
+    traits: set[str] = field(default_factory=set)
+
+
+@dataclass(eq=False)
+class SimBuyer:
+    """A simulated buyer and how they behave."""
+
+    id: str
+    traits: set[str] = field(default_factory=set)
+
+
+class Behaviour(Protocol):
+    """Parties one bounded context adds to the simulation."""
+
+    name: str
+
+    def setup(self, sim: Simulator) -> None:
+        """Give traits to some buyers and sellers; prepare accounts (after the shops exist)."""
+        ...
+
+    def on_arrived(self, sim: Simulator, order: Order, shopper: SimBuyer) -> bool:
+        """The goods reached the buyer; return True if this behaviour decides what the buyer does."""
+        ...
+
+    def daily(self, sim: Simulator, day: int) -> None:
+        """Act once a simulated day (after the day's last hour)."""
+        ...
+
+    def summarise(self, sim: Simulator) -> dict[str, Any]:
+        """Figures for the summary, under this behaviour's name."""
+        ...
 
 
 @dataclass
@@ -71,6 +116,7 @@ class SimulationSummary:
     reminders_sent: int = 0
     refused_commands: int = 0
     ledger_violations: list[str] = field(default_factory=list)
+    behaviours: dict[str, dict[str, Any]] = field(default_factory=dict)
     currency: str = CURRENCY
 
     def as_dict(self) -> dict[str, Any]:
@@ -95,45 +141,39 @@ class SimulationSummary:
             "deadlines_fired": self.deadlines_fired,
             "reminders_sent": self.reminders_sent,
             "refused_commands": self.refused_commands,
+            **self.behaviours,
             "ledger_ok": not self.ledger_violations,
             "ledger_violations": self.ledger_violations,
         }
 
 
-@dataclass(frozen=True)
-class _Seller:
-    id: str
-    goods_kind: GoodsKind
-    is_late_shipper: bool
-    listings: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class _Buyer:
-    id: str
-    never_confirms: bool
-    claims_compensation: bool
-
-
-Action = Callable[[], None]
+Action = Callable[[], object]
 
 
 class Simulator:
     """Runs :class:`SimulationConfig` against an :class:`App` whose clock is a FakeClock."""
 
-    def __init__(self, app: App, clock: FakeClock, config: SimulationConfig) -> None:
+    def __init__(
+        self,
+        app: App,
+        clock: FakeClock,
+        config: SimulationConfig,
+        behaviours: Sequence[Behaviour] = (),
+    ) -> None:
         self.app = app
         self.clock = clock
         self.config = config
+        self.behaviours = list(behaviours)
         self.rng = random.Random(config.seed)
         self._queue: list[tuple[datetime, int, Action]] = []
         self._sequence = itertools.count()
         self.order_ids: list[str] = []
         self.summary = SimulationSummary(config.days, config.buyers, config.sellers, config.seed)
-        self._sellers: list[_Seller] = []
-        self._buyers: list[_Buyer] = []
-        self._seller_by_id: dict[str, _Seller] = {}
-        self._prices: dict[str, int] = {}
+        self.sellers: list[SimSeller] = []
+        self.buyers: list[SimBuyer] = []
+        self.seller_by_id: dict[str, SimSeller] = {}
+        self.buyer_by_id: dict[str, SimBuyer] = {}
+        self.prices: dict[str, int] = {}
 
     # -- set-up ---------------------------------------------------------------------------------
 
@@ -144,31 +184,44 @@ class Simulator:
                 GoodsKind.VIRTUAL if rng.random() < cfg.virtual_seller_share else GoodsKind.PHYSICAL
             )
             listings = tuple(f"sim-s{n}-l{k}" for k in range(rng.randint(2, 5)))
-            s = _Seller(f"sim-s{n}", kind, rng.random() < cfg.late_shipper_share, listings)
-            self._sellers.append(s)
-            self._seller_by_id[s.id] = s
+            shop = SimSeller(f"sim-s{n}", kind, listings)
+            if rng.random() < cfg.late_shipper_share:
+                shop.traits.add("ships_late")
+            self.sellers.append(shop)
+            self.seller_by_id[shop.id] = shop
             for listing_id in listings:
                 # Virtual top-ups are sold "one per ID", as the seed 002 seller did.
                 limit = 1 if kind == GoodsKind.VIRTUAL else None
                 title = f"{'Top-up' if kind == GoodsKind.VIRTUAL else 'Item'} {listing_id}"
-                self.app.orders.register_listing(listing_id, s.id, title, kind, limit)
-                base = rng.choice((990, 1990, 4990, 9900, 19900, 49900, 129900))
-                self._prices[listing_id] = base
+                self.app.orders.register_listing(listing_id, shop.id, title, kind, limit)
+                self.prices[listing_id] = rng.choice((990, 1990, 4990, 9900, 19900, 49900, 129900))
         for n in range(cfg.buyers):
-            self._buyers.append(
-                _Buyer(
-                    f"sim-b{n}", rng.random() < cfg.never_confirming_buyer_share, rng.random() < 0.6
-                )
-            )
+            shopper = SimBuyer(f"sim-b{n}")
+            if rng.random() < cfg.never_confirming_buyer_share:
+                shopper.traits.add("never_confirms")
+            if rng.random() < 0.6:
+                shopper.traits.add("claims_compensation")
+            self.buyers.append(shopper)
+            self.buyer_by_id[shopper.id] = shopper
+        for behaviour in self.behaviours:
+            behaviour.setup(self)
 
     # -- the event queue ------------------------------------------------------------------------
 
-    def _at(self, when: datetime, action: Action) -> None:
+    def at(self, when: datetime, action: Action) -> None:
+        """Schedule ``action`` at simulated time ``when``."""
         heapq.heappush(self._queue, (when, next(self._sequence), action))
 
-    def _try(self, command: Callable[[], Any]) -> Any:
-        # Simulated parties sometimes act too late (the order auto-confirmed, the window
-        # closed); the service refuses and the simulation carries on, as a real client would.
+    def later(self, delay: timedelta, action: Action) -> None:
+        """Schedule ``action`` ``delay`` from now."""
+        self.at(self.clock.now() + delay, action)
+
+    def attempt(self, command: Callable[[], Any]) -> Any:
+        """Run a service command as a client would: a refusal is counted, not fatal.
+
+        Simulated parties sometimes act too late (the order auto-confirmed, the
+        window closed); the service refuses and the simulation carries on.
+        """
         try:
             return command()
         except TradeGuardError:
@@ -194,6 +247,8 @@ class Simulator:
                 self.summary.reminders_sent += report.reminded
             if day % 7 == 6:
                 self._payouts()
+            for behaviour in self.behaviours:
+                behaviour.daily(self, day)
             if on_day is not None:
                 on_day(day + 1)
         self._summarise()
@@ -207,38 +262,42 @@ class Simulator:
         count = int(expected) + (1 if rng.random() < expected - int(expected) else 0)
         for _ in range(count):
             when = hour_start + timedelta(minutes=rng.randint(0, 59))
-            shopper = rng.choice(self._buyers)
-            self._at(when, partial(self._checkout, shopper))
+            shopper = rng.choice(self.buyers)
+            self.at(when, partial(self.checkout, shopper))
 
-    def _checkout(self, shopper: _Buyer) -> None:
+    def checkout(
+        self, shopper: SimBuyer, shops: Sequence[SimSeller] | None = None, pay: bool = True
+    ) -> Checkout | None:
+        """A buyer checks out a cart (from ``shops``, else random shops) and, usually, pays."""
         cfg, rng = self.config, self.rng
-        shops = [rng.choice(self._sellers)]
-        if rng.random() < cfg.multi_shop_cart_share:
-            shops.append(rng.choice(self._sellers))
+        if shops is None:
+            shops = [rng.choice(self.sellers)]
+            if rng.random() < cfg.multi_shop_cart_share:
+                shops.append(rng.choice(self.sellers))
         lines: list[CartLine] = []
         for shop in dict.fromkeys(shops):
             listing_id = rng.choice(shop.listings)
             quantity = 1 if shop.goods_kind == GoodsKind.VIRTUAL else rng.choice((1, 1, 1, 2, 3))
-            lines.append(CartLine(listing_id, quantity, self._prices[listing_id]))
+            lines.append(CartLine(listing_id, quantity, self.prices[listing_id]))
         fees = {
             s.id: rng.choice((0, 0, 600, 1000))
             for s in dict.fromkeys(shops)
             if s.goods_kind == GoodsKind.PHYSICAL
         }
-        checkout = self._try(
+        checkout: Checkout | None = self.attempt(
             lambda: self.app.orders.create_checkout(shopper.id, CURRENCY, lines, fees)
         )
         if checkout is None:
-            return
+            return None
         self.summary.checkouts += 1
         self.order_ids.extend(o.id for o in checkout.orders)
-        if rng.random() < cfg.abandoned_checkout_share:
-            return  # never paid: the payment window closes it
-        pay_at = self.clock.now() + timedelta(minutes=rng.randint(1, 240))
-        self._at(pay_at, lambda: self._pay(checkout, shopper))
+        if pay and rng.random() >= cfg.abandoned_checkout_share:
+            self.later(timedelta(minutes=rng.randint(1, 240)), partial(self.pay, checkout, shopper))
+        return checkout
 
-    def _pay(self, checkout: Any, shopper: _Buyer) -> None:
-        paid = self._try(
+    def pay(self, checkout: Checkout, shopper: SimBuyer) -> None:
+        """The payment provider reports the buyer's payment; shops then fulfil."""
+        paid = self.attempt(
             lambda: self.app.orders.confirm_payment(
                 checkout.payment_group_id,
                 checkout.total_minor,
@@ -250,76 +309,81 @@ class Simulator:
         if paid is None:
             return
         for order in paid:
-            shop = self._seller_by_id[order.seller_id]
+            shop = self.seller_by_id[order.seller_id]
             if shop.goods_kind == GoodsKind.VIRTUAL:
                 # The shop's top-up software delivers within seconds of payment (seed 002).
-                self._at(
-                    self.clock.now() + timedelta(seconds=30),
-                    partial(self._deliver, order.id, shop, shopper),
-                )
+                self.later(timedelta(seconds=30), partial(self._deliver, order.id, shop, shopper))
             else:
-                delay = (
-                    timedelta(hours=self.rng.randint(76, 110))
-                    if shop.is_late_shipper
-                    else timedelta(hours=self.rng.randint(2, 48))
+                late = "ships_late" in shop.traits
+                delay = timedelta(
+                    hours=self.rng.randint(76, 110) if late else self.rng.randint(2, 48)
                 )
-                self._at(self.clock.now() + delay, partial(self._ship, order.id, shop, shopper))
+                self.later(delay, partial(self._ship, order.id, shop, shopper))
 
-    def _deliver(self, order_id: str, shop: _Seller, shopper: _Buyer) -> None:
-        done = self._try(
+    def _deliver(self, order_id: str, shop: SimSeller, shopper: SimBuyer) -> None:
+        order = self.attempt(
             lambda: self.app.orders.deliver(
                 order_id, seller(shop.id), method="automatic", detail="top-up succeeded"
             )
         )
-        if done is not None and not shopper.never_confirms:
-            when = self.clock.now() + timedelta(hours=self.rng.randint(1, 30))
-            self._at(
-                when,
-                lambda: self._try(
-                    lambda: self.app.orders.confirm_receipt(order_id, buyer(shopper.id))
-                ),
-            )
+        if order is not None:
+            self.arrived(order, shopper)
 
-    def _ship(self, order_id: str, shop: _Seller, shopper: _Buyer) -> None:
-        order = self._try(
+    def _ship(self, order_id: str, shop: SimSeller, shopper: SimBuyer) -> None:
+        order = self.attempt(
             lambda: self.app.orders.ship(
                 order_id,
                 seller(shop.id),
                 carrier=self.rng.choice(CARRIERS),
                 tracking_number=f"T{self.rng.randint(10**9, 10**10 - 1)}",
+                serial_numbers=[f"SN{self.rng.randint(10**7, 10**8 - 1)}"],
             )
         )
         if order is None:
             return
-        if order.is_late and shopper.claims_compensation:
-            self._at(
-                self.clock.now() + timedelta(hours=self.rng.randint(1, 12)),
-                lambda: self._try(
+        if order.is_late and "claims_compensation" in shopper.traits:
+            self.later(
+                timedelta(hours=self.rng.randint(1, 12)),
+                lambda: self.attempt(
                     lambda: self.app.orders.claim_late_compensation(order_id, buyer(shopper.id))
                 ),
             )
-        in_transit = self.clock.now() + timedelta(hours=self.rng.randint(4, 16))
+        in_transit = timedelta(hours=self.rng.randint(4, 16))
         delivered = in_transit + timedelta(hours=self.rng.randint(24, 96))
-        self._at(in_transit, lambda: self._scan(order_id, TrackingStatus.IN_TRANSIT))
-        self._at(delivered, lambda: self._scan(order_id, TrackingStatus.SIGNED))
-        if not shopper.never_confirms:
-            confirm = delivered + timedelta(hours=self.rng.randint(1, 72))
-            self._at(
-                confirm,
-                lambda: self._try(
-                    lambda: self.app.orders.confirm_receipt(order_id, buyer(shopper.id))
-                ),
-            )
+        self.later(in_transit, partial(self._scan, order_id, TrackingStatus.IN_TRANSIT))
+        self.later(delivered, partial(self._signed, order_id, shopper))
 
-    def _scan(self, order_id: str, status: TrackingStatus) -> None:
-        self._try(
+    def _scan(self, order_id: str, status: TrackingStatus) -> Order | None:
+        order: Order | None = self.attempt(
             lambda: self.app.orders.record_tracking(
                 order_id, OPERATOR, status=status, occurred_at=self.clock.now()
             )
         )
+        return order
+
+    def _signed(self, order_id: str, shopper: SimBuyer) -> None:
+        order = self._scan(order_id, TrackingStatus.SIGNED)
+        if order is not None:
+            self.arrived(order, shopper)
+
+    def arrived(self, order: Order, shopper: SimBuyer) -> None:
+        """The goods reached the buyer: a behaviour may take over, else the buyer confirms (or forgets)."""
+        for behaviour in self.behaviours:
+            if behaviour.on_arrived(self, order, shopper):
+                return
+        if "never_confirms" not in shopper.traits:
+            self.later(
+                timedelta(hours=self.rng.randint(1, 72)), partial(self.confirm, order.id, shopper)
+            )
+
+    def confirm(self, order_id: str, shopper: SimBuyer) -> None:
+        """The buyer confirms receipt."""
+        self.attempt(lambda: self.app.orders.confirm_receipt(order_id, buyer(shopper.id)))
 
     def _payouts(self) -> None:
-        for shop in self._sellers:
+        for shop in self.sellers:
+            if "withholds_payouts" in shop.traits:
+                continue
             for balance in self.app.balances(f"seller:{shop.id}:available"):
                 if balance.balance_minor > 0:
                     request = partial(
@@ -329,7 +393,7 @@ class Simulator:
                         balance.currency,
                         seller(shop.id),
                     )
-                    paid = self._try(request)
+                    paid = self.attempt(request)
                     if paid is not None:
                         self.summary.payouts_minor += paid.amount_minor
 
@@ -354,4 +418,11 @@ class Simulator:
             if order.close_reason == "payment_expired":
                 self.summary.closed_unpaid += 1
         self.summary.orders_by_state = dict(states)
+        for behaviour in self.behaviours:
+            self.summary.behaviours[behaviour.name] = behaviour.summarise(self)
         self.summary.ledger_violations = [str(v) for v in self.app.verify_ledger()]
+
+
+def default_behaviours() -> list[Behaviour]:
+    """Every context's simulated parties, in a fixed order (the order is part of the seed)."""
+    return []
