@@ -28,6 +28,7 @@ from tradeguard.kernel.ids import IdFactory
 from tradeguard.kernel.runtime import Runtime
 from tradeguard.ledger.model import AccountBalance, Violation
 from tradeguard.orders.service import OrderService, PayoutService
+from tradeguard.orders.settlement import SettlementService
 from tradeguard.policy import Policy, load_policy
 
 Handler = Callable[[SqlUnitOfWork, Deadline, datetime], Outcome]
@@ -44,6 +45,7 @@ class App:
     policy: Policy
     orders: OrderService
     payouts: PayoutService
+    settlement: SettlementService
     access: AccessService
     webhooks: WebhookService
     idempotency: IdempotencyStore
@@ -57,6 +59,7 @@ class App:
         """Every context's timer handlers, by deadline kind."""
         handlers: dict[str, Any] = {}
         handlers.update(self.orders.deadline_handlers())
+        handlers.update(self.settlement.deadline_handlers())
         return handlers
 
     def reminder_handlers(self) -> dict[str, Handler]:
@@ -108,14 +111,16 @@ def build_app(
         clock or SystemClock(), ids or IdFactory(), policy.calendar.working_calendar()
     )
     units = SqlUnits(engine)
+    settlement = SettlementService(units, runtime, policy.settlement)
     return App(
         engine=engine,
         units=units,
         worker_units=SqlUnits(engine, pipelined=False),
         runtime=runtime,
         policy=policy,
-        orders=OrderService(units, runtime, policy.orders),
-        payouts=PayoutService(units, runtime),
+        orders=OrderService(units, runtime, policy.orders, settlement),
+        payouts=PayoutService(units, runtime, settlement),
+        settlement=settlement,
         access=AccessService(units, runtime),
         webhooks=WebhookService(units, runtime, policy.webhooks, resolver or resolve),
         idempotency=IdempotencyStore(engine),

@@ -27,7 +27,7 @@ from tradeguard.events.policy import WebhookPolicy
 from tradeguard.kernel.errors import TradeGuardError
 from tradeguard.kernel.periods import WorkingCalendar
 from tradeguard.kernel.policytypes import PolicySection
-from tradeguard.orders.policy import OrderPolicy
+from tradeguard.orders.policy import OrderPolicy, SettlementPolicy
 
 
 class PolicyError(TradeGuardError):
@@ -73,6 +73,7 @@ class Policy(PolicySection):
     preset: str = Field(default="default", description="The named preset this policy started from.")
     calendar: CalendarPolicy = Field(default_factory=CalendarPolicy)
     orders: OrderPolicy = Field(default_factory=OrderPolicy)
+    settlement: SettlementPolicy = Field(default_factory=SettlementPolicy)
     webhooks: WebhookPolicy = Field(default_factory=WebhookPolicy)
     access: AccessPolicy = Field(default_factory=AccessPolicy)
 

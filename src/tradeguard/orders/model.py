@@ -402,3 +402,13 @@ class Payout:
     failed_at: datetime | None = None
     failure_reason: str | None = None
     request_key: str | None = None  #: the caller's Idempotency-Key: one payout per key, ever
+
+
+@dataclass(frozen=True, slots=True)
+class PayoutHold:
+    """A reason the seller's payouts wait (e.g. an open refund request on one of its orders)."""
+
+    seller_id: str
+    subject: str  #: what holds it, e.g. ``refund:rf_...``
+    reason: str
+    placed_at: datetime

@@ -87,3 +87,12 @@ class OrderPolicy(PolicySection):
         le=1000,
         description="Refuse carts with more lines than this.",
     )
+
+
+class SettlementPolicy(PolicySection):
+    """Advances, receivables and payouts (DESIGN.md §5: where the money comes from)."""
+
+    deposit_recovery_after: PeriodField = Field(
+        default=Period.days(3),
+        description="Recover an advance from the seller's deposit if later sales have not repaid it this long after.",
+    )

@@ -19,6 +19,7 @@ from tradeguard.orders.model import (
     OrderState,
     PaymentGroup,
     Payout,
+    PayoutHold,
     Shipment,
     TrackingEvent,
 )
@@ -125,6 +126,18 @@ class OrderStore(Protocol):
         self, seller_id: str | None, *, before_id: str | None, limit: int
     ) -> list[Payout]:
         """Payouts, newest first."""
+        ...
+
+    def place_payout_hold(self, seller_id: str, subject: str, reason: str, at: datetime) -> None:
+        """Hold the seller's payouts for ``subject`` (idempotent per subject)."""
+        ...
+
+    def release_payout_hold(self, subject: str, at: datetime) -> None:
+        """Lift the hold placed for ``subject``."""
+        ...
+
+    def payout_holds(self, seller_id: str) -> list[PayoutHold]:
+        """The holds standing on the seller's payouts."""
         ...
 
     def audit_settlement(self) -> list[Violation]:

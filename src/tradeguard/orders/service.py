@@ -59,6 +59,7 @@ from tradeguard.orders.model import (
 )
 from tradeguard.orders.policy import OrderPolicy
 from tradeguard.orders.ports import OrderFilter, OrdersUnitOfWork
+from tradeguard.orders.settlement import SettlementService
 
 T = TypeVar("T")
 
@@ -147,11 +148,21 @@ class OrderService:
     """Use cases of the guaranteed transaction (DESIGN.md §4)."""
 
     def __init__(
-        self, units: UnitOfWorkRunner[OrdersUnitOfWork], runtime: Runtime, policy: OrderPolicy
+        self,
+        units: UnitOfWorkRunner[OrdersUnitOfWork],
+        runtime: Runtime,
+        policy: OrderPolicy,
+        settlement: SettlementService,
     ) -> None:
         self._units = units
         self._rt = runtime
         self._policy = policy
+        self._settlement = settlement
+
+    @property
+    def settlement(self) -> SettlementService:
+        """Seller-funded payments, advances and payout holds."""
+        return self._settlement
 
     @property
     def policy(self) -> OrderPolicy:
@@ -895,6 +906,12 @@ class OrderService:
         order.fee_minor = fee
         order.completed_at = step.now
         step.facts.update(released_minor=share, fee_minor=fee)
+        # A seller who owes the platform for advances repays them first from what it earns.
+        recovered = self._settlement.recover_from_available(
+            uow, order.seller_id, order.currency, order.subject
+        )
+        if recovered:
+            step.facts["receivable_recovered_minor"] = recovered
 
     def _pay_late_compensation(self, uow: OrdersUnitOfWork, order: Order, step: _Step) -> None:
         """The seller pays the compensation (DESIGN.md §4).
@@ -903,28 +920,36 @@ class OrderService:
         future earnings), else the platform advances it against a receivable on the
         seller, recovered later.
         """
-        amount = order.late_compensation_minor
-        if self._available(uow, order) >= amount:
-            source, order.late_compensation_source = (
-                order.seller_available_account,
-                "seller_available",
+        amount = order.money(order.late_compensation_minor)
+        key = f"order:{order.id}:late_compensation"
+        available = self._settlement.balance(uow, order.seller_available_account, order.currency)
+        if available < amount.amount_minor and order.escrow_minor >= amount.amount_minor:
+            compensation = self._transfer(
+                order,
+                order.escrow_account,
+                order.buyer_funding_account,
+                amount.amount_minor,
+                TransferReason.LATE_SHIPMENT_COMPENSATION,
+                "late_compensation",
             )
-        elif order.escrow_minor >= amount:
-            source, order.late_compensation_source = order.escrow_account, "escrow"
-            order.refunded_minor += amount
+            self._post(uow, step.now, [compensation])
+            order.refunded_minor += amount.amount_minor
+            order.late_compensation_source = "escrow"
         else:
-            source, order.late_compensation_source = order.seller_receivable_account, "advance"
-        compensation = self._transfer(
-            order,
-            source,
-            order.buyer_funding_account,
-            amount,
-            TransferReason.LATE_SHIPMENT_COMPENSATION,
-            "late_compensation",
-        )
-        self._post(uow, step.now, [compensation])
+            source = self._settlement.pay_buyer(
+                uow,
+                seller_id=order.seller_id,
+                buyer_id=order.buyer_id,
+                amount=amount,
+                key=key,
+                reference=order.subject,
+                reason=TransferReason.LATE_SHIPMENT_COMPENSATION,
+            )
+            order.late_compensation_source = source.value
         order.late_compensation_paid = True
-        step.facts.update(late_compensation_minor=amount, paid_from=order.late_compensation_source)
+        step.facts.update(
+            late_compensation_minor=amount.amount_minor, paid_from=order.late_compensation_source
+        )
 
     def _repay_compensation_taken_from_escrow(
         self, uow: OrdersUnitOfWork, order: Order, step: _Step
@@ -936,28 +961,17 @@ class OrderService:
         """
         if order.late_compensation_source != "escrow":
             return
-        amount = order.late_compensation_minor
-        if self._available(uow, order) >= amount:
-            source, order.late_compensation_source = (
-                order.seller_available_account,
-                "seller_available",
-            )
-        else:
-            source, order.late_compensation_source = order.seller_receivable_account, "advance"
-        repay = self._transfer(
-            order,
-            source,
-            order.buyer_funding_account,
-            amount,
-            TransferReason.REFUND,
-            "late_compensation_repaid",
+        source = self._settlement.pay_buyer(
+            uow,
+            seller_id=order.seller_id,
+            buyer_id=order.buyer_id,
+            amount=order.money(order.late_compensation_minor),
+            key=f"order:{order.id}:late_compensation_repaid",
+            reference=order.subject,
+            reason=TransferReason.REFUND,
         )
-        self._post(uow, step.now, [repay])
-        step.facts["late_compensation_repaid_from"] = order.late_compensation_source
-
-    def _available(self, uow: OrdersUnitOfWork, order: Order) -> int:
-        balances = uow.ledger.balances(addresses=[order.seller_available_account])
-        return sum(b.balance_minor for b in balances if b.currency == order.currency)
+        order.late_compensation_source = source.value
+        step.facts["late_compensation_repaid_from"] = source.value
 
     def _transfer(
         self,
@@ -986,9 +1000,15 @@ class OrderService:
 class PayoutService:
     """Sellers withdraw their available balance (DESIGN.md §2: settlement)."""
 
-    def __init__(self, units: UnitOfWorkRunner[OrdersUnitOfWork], runtime: Runtime) -> None:
+    def __init__(
+        self,
+        units: UnitOfWorkRunner[OrdersUnitOfWork],
+        runtime: Runtime,
+        settlement: SettlementService,
+    ) -> None:
         self._units = units
         self._rt = runtime
+        self._settlement = settlement
 
     def request(
         self,
@@ -1018,6 +1038,7 @@ class PayoutService:
             earlier = replay(uow)
             if earlier is not None:
                 return earlier
+            self._settlement.check_payout_allowed(uow, seller_id, currency)
             now = self._rt.clock.now()
             payout = Payout(
                 self._rt.ids.new("po", now),

@@ -221,6 +221,7 @@ def test_compensation_taken_from_escrow_is_repaid_by_the_seller_when_the_order_i
     market,
 ) -> None:
     # given: a seller with no money of its own, so the compensation comes out of escrow
+    market.app.settlement.top_up_fund(100_000, "CNY", "bank-1")
     order_id = market.late_order(price=10_000)
     market.app.orders.claim_late_compensation(order_id, buyer("b1"))
     assert market.get(order_id).late_compensation_source == "escrow"
@@ -237,6 +238,7 @@ def test_compensation_the_seller_cannot_pay_after_completion_is_advanced_by_the_
     market,
 ) -> None:
     # given: a completed late order whose seller withdrew everything
+    market.app.settlement.top_up_fund(100_000, "CNY", "bank-1")
     order_id = market.late_order(price=10_000)
     market.ship(order_id)
     market.app.orders.confirm_receipt(order_id, buyer("b1"))

@@ -55,6 +55,7 @@ PayoutRequester = Annotated[Principal, Depends(Access(operator=Scope.PAYMENTS, s
 PayoutReader = Annotated[
     Principal, Depends(Access(operator=Scope.PAYMENTS, seller=True, staff=ALL_STAFF))
 ]
+FundReader = Annotated[Principal, Depends(Access(operator=Scope.PAYMENTS, staff=ALL_STAFF))]
 AnyStaff = Annotated[Principal, Depends(Access(staff=ALL_STAFF))]
 
 

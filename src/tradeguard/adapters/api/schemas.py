@@ -17,6 +17,7 @@ from tradeguard.events.model import DeliveryAttempt, StoredEvent, WebhookDeliver
 from tradeguard.ledger.model import AccountBalance
 from tradeguard.orders.model import GoodsKind, Listing, Order, OrderState, Payout, TrackingStatus
 from tradeguard.orders.service import Checkout, OrderDetails
+from tradeguard.orders.settlement import FundStatus
 
 Identifier = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.\-]{1,64}$")]
 Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$"), Field(examples=["CNY"])]
@@ -437,6 +438,53 @@ class PayoutPage(BaseModel):
 
     data: list[PayoutPublic]
     next_cursor: str | None
+
+
+class FundTopUp(_In):
+    """Platform money into the compensation fund."""
+
+    amount_minor: PositiveAmountMinor
+    currency: Currency
+    reference: Annotated[str, StringConstraints(min_length=1, max_length=200)] = Field(
+        description="The bank transfer's reference; the same reference tops up once."
+    )
+
+
+class FundStatusPublic(BaseModel):
+    """The compensation fund in one currency."""
+
+    currency: str
+    balance_minor: int
+    receivables_outstanding_minor: int = Field(
+        description="What sellers owe the platform for advances."
+    )
+    headroom_minor: int = Field(description="How much more the fund can advance.")
+
+    @classmethod
+    def of(cls, status: FundStatus) -> FundStatusPublic:
+        """From the domain object."""
+        return cls(
+            currency=status.currency,
+            balance_minor=status.balance_minor,
+            receivables_outstanding_minor=status.receivables_outstanding_minor,
+            headroom_minor=status.headroom_minor,
+        )
+
+
+class PayoutHoldPublic(BaseModel):
+    """One hold on a seller's payouts."""
+
+    subject: str
+    reason: str
+    placed_at: datetime
+
+
+class PayoutHoldList(BaseModel):
+    """Why a seller's payouts wait: holds, and what it owes for advances (by currency)."""
+
+    seller_id: str
+    owed_minor: dict[str, int]
+    data: list[PayoutHoldPublic]
 
 
 # -- access -------------------------------------------------------------------------------------

@@ -36,12 +36,16 @@ keys_cli = typer.Typer(help="Operator API keys.", no_args_is_help=True)
 staff_cli = typer.Typer(
     help="Staff accounts for the console and the staff API.", no_args_is_help=True
 )
+fund_cli = typer.Typer(
+    help="The compensation fund that backs platform advances.", no_args_is_help=True
+)
 tokens_cli = typer.Typer(help="Participant tokens for buyers and sellers.", no_args_is_help=True)
 cli.add_typer(ledger_cli, name="ledger")
 cli.add_typer(policy_cli, name="policy")
 cli.add_typer(keys_cli, name="keys")
 cli.add_typer(staff_cli, name="staff")
 cli.add_typer(tokens_cli, name="tokens")
+cli.add_typer(fund_cli, name="fund")
 
 out = Console()
 err = Console(stderr=True)

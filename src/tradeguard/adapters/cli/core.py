@@ -18,6 +18,7 @@ from tradeguard.adapters.cli.common import (
     cli_policy,
     err,
     fail,
+    fund_cli,
     guarded,
     ledger_cli,
     open_app,
@@ -228,3 +229,51 @@ def policy_show(policy: PolicyOption = None, preset: PresetOption = None) -> Non
     """Print the policy in force (defaults, preset and file merged) as JSON."""
     loaded = guarded(lambda: cli_policy(policy, preset))
     out.print_json(json.dumps(loaded.model_dump(mode="json")))
+
+
+@fund_cli.command("top-up")
+def fund_top_up(
+    amount_minor: Annotated[
+        int, typer.Option("--amount-minor", help="Amount in minor units.", min=1)
+    ],
+    reference: Annotated[str, typer.Option(help="The bank transfer's reference (tops up once).")],
+    currency: Annotated[str, typer.Option(help="ISO 4217 currency.")] = "CNY",
+    db: DbOption = None,
+) -> None:
+    """Move platform money into the compensation fund."""
+
+    def run() -> None:
+        app = open_app(db, None)
+        try:
+            status = app.settlement.top_up_fund(amount_minor, currency, reference)
+        finally:
+            app.close()
+        out.print(
+            f"fund {Money(status.balance_minor, currency).format()}, backing "
+            f"{Money(status.receivables_outstanding_minor, currency).format()} of advances"
+        )
+
+    guarded(run)
+
+
+@fund_cli.command("status")
+def fund_status(
+    currency: Annotated[str, typer.Option(help="ISO 4217 currency.")] = "CNY", db: DbOption = None
+) -> None:
+    """The fund's balance, the advances it backs, and its headroom."""
+
+    def run() -> None:
+        app = open_app(db, None)
+        try:
+            status = app.settlement.fund_status(currency)
+        finally:
+            app.close()
+        table = Table("fund", "advances outstanding", "headroom")
+        table.add_row(
+            Money(status.balance_minor, currency).format(),
+            Money(status.receivables_outstanding_minor, currency).format(),
+            Money(status.headroom_minor, currency).format(),
+        )
+        out.print(table)
+
+    guarded(run)

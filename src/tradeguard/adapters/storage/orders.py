@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, func, select, text, update
+from sqlalchemy import bindparam, delete, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -15,6 +16,7 @@ from tradeguard.adapters.storage.tables.orders import (
     listings,
     order_lines,
     orders,
+    payout_holds,
     payouts,
     shipments,
     tracking_events,
@@ -29,6 +31,7 @@ from tradeguard.orders.model import (
     OrderState,
     PaymentGroup,
     Payout,
+    PayoutHold,
     PayoutState,
     Shipment,
     TrackingEvent,
@@ -444,6 +447,28 @@ class SqlOrderStore:
         return [_payout(r) for r in self._sql.rows(query)]
 
     # -- audit ----------------------------------------------------------------------------------
+
+    def place_payout_hold(self, seller_id: str, subject: str, reason: str, at: datetime) -> None:
+        """Hold the seller's payouts for ``subject``."""
+        insert = pg_insert if self._sql.is_postgresql else sqlite_insert
+        self._sql.run(
+            insert(payout_holds)
+            .values(subject=subject, seller_id=seller_id, reason=reason[:500], placed_at=at)
+            .on_conflict_do_nothing()
+        )
+
+    def release_payout_hold(self, subject: str, at: datetime) -> None:
+        """Lift the hold for ``subject``."""
+        self._sql.run(delete(payout_holds).where(payout_holds.c.subject == subject))
+
+    def payout_holds(self, seller_id: str) -> list[PayoutHold]:
+        """The holds on the seller's payouts, oldest first."""
+        rows = self._sql.rows(
+            select(payout_holds)
+            .where(payout_holds.c.seller_id == seller_id)
+            .order_by(payout_holds.c.placed_at)
+        )
+        return [PayoutHold(r.seller_id, r.subject, r.reason, r.placed_at) for r in rows]
 
     def audit_settlement(self) -> list[Violation]:
         """Every order's escrow against its settlement, and nothing released or refunded twice."""

@@ -1,4 +1,4 @@
-"""Balances and payouts (DESIGN.md §3: the seller sees its own, the operator all)."""
+"""Balances, payouts, payout holds and the compensation fund (DESIGN.md §3, §5)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from fastapi import APIRouter, Path, Query, status
 from tradeguard.adapters.api.deps import (
     COMMON,
     AppDep,
+    FundReader,
     MoneyReader,
     OperatorPayments,
     PayoutReader,
@@ -18,8 +19,12 @@ from tradeguard.adapters.api.deps import (
 from tradeguard.adapters.api.schemas import (
     BalanceList,
     BalancePublic,
+    FundStatusPublic,
+    FundTopUp,
     PayoutCreate,
     PayoutFailure,
+    PayoutHoldList,
+    PayoutHoldPublic,
     PayoutPage,
     PayoutPublic,
 )
@@ -107,3 +112,59 @@ def fail_payout(
 ) -> PayoutPublic:
     """The bank refused the payout: the money returns to the seller's available balance (operator, `payments`)."""
     return PayoutPublic.of(app.payouts.fail(payout_id, body.reason, principal.party))
+
+
+@router.get("/compensation-fund", tags=["money"], summary="The compensation fund")
+def fund_status(
+    app: AppDep,
+    _: FundReader,
+    currency: Annotated[
+        str, Query(pattern=r"^[A-Z]{3}$", description="ISO 4217 currency.")
+    ] = "CNY",
+) -> FundStatusPublic:
+    """The fund that backs the platform's advances (先行赔付), what sellers owe for them, and the headroom."""
+    return FundStatusPublic.of(app.settlement.fund_status(currency))
+
+
+@router.post(
+    "/compensation-fund/top-ups",
+    tags=["money"],
+    status_code=status.HTTP_201_CREATED,
+    summary="Top up the fund",
+)
+def top_up_fund(body: FundTopUp, app: AppDep, _: OperatorPayments) -> FundStatusPublic:
+    """Move the platform's own money into the compensation fund (operator, `payments`); the reference makes it idempotent."""
+    return FundStatusPublic.of(
+        app.settlement.top_up_fund(body.amount_minor, body.currency, body.reference)
+    )
+
+
+@router.get("/payout-holds", tags=["money"], summary="Why a seller's payouts wait")
+def payout_holds(
+    app: AppDep,
+    principal: PayoutReader,
+    seller_id: Annotated[
+        str | None, Query(max_length=64, description="Required for operators and staff.")
+    ] = None,
+) -> PayoutHoldList:
+    """Open refund requests and other holds on a seller's payouts; a seller sees its own."""
+    if principal.kind == "seller":
+        seller_id = principal.id
+    elif seller_id is None:
+        raise ValidationFailed("Name the seller.", field="seller_id")
+    holds = app.settlement.holds(seller_id, principal.party)
+    owed = app.units.run(
+        lambda uow: {c: app.settlement.owed(uow, seller_id, c) for c in _currencies(app, seller_id)}
+    )
+    return PayoutHoldList(
+        seller_id=seller_id,
+        owed_minor={c: v for c, v in owed.items() if v},
+        data=[
+            PayoutHoldPublic(subject=h.subject, reason=h.reason, placed_at=h.placed_at)
+            for h in holds
+        ],
+    )
+
+
+def _currencies(app: AppDep, seller_id: str) -> list[str]:
+    return sorted({b.currency for b in app.balances(f"platform:receivable:seller:{seller_id}")})

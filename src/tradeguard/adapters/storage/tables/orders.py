@@ -142,3 +142,12 @@ payouts = Table(
     CheckConstraint("amount_minor > 0", name="positive_amount"),
     Index(None, "seller_id", "id"),
 )
+
+payout_holds = Table(
+    "payout_holds",
+    metadata,
+    Column("subject", String(120), primary_key=True),
+    Column("seller_id", String(64), nullable=False, index=True),
+    Column("reason", String(500), nullable=False),
+    Column("placed_at", UTCDateTime, nullable=False),
+)

@@ -417,12 +417,27 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("tracking_events", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_tracking_events_order_id"), ["order_id"], unique=False)
+    op.create_table(
+        "payout_holds",
+        sa.Column("subject", sa.String(length=120), nullable=False),
+        sa.Column("seller_id", sa.String(length=64), nullable=False),
+        sa.Column("reason", sa.String(length=500), nullable=False),
+        sa.Column(
+            "placed_at",
+            tradeguard.adapters.storage.types.UTCDateTime(timezone=True),
+            nullable=False,
+        ),
+        sa.PrimaryKeyConstraint("subject", name=op.f("pk_payout_holds")),
+    )
+    with op.batch_alter_table("payout_holds", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_payout_holds_seller_id"), ["seller_id"], unique=False)
 
     _create_immutability_triggers()
 
 
 def downgrade() -> None:
     _drop_immutability_triggers()
+    op.drop_table("payout_holds")
     with op.batch_alter_table("tracking_events", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_tracking_events_order_id"))
 
