@@ -32,6 +32,7 @@ from tradeguard.kernel.parties import Actor, Party
 from tradeguard.kernel.runtime import Runtime
 from tradeguard.kernel.uow import UnitOfWorkRunner
 from tradeguard.ledger import service as ledger
+from tradeguard.ledger.errors import IdempotencyKeyReused
 from tradeguard.ledger.model import TransferReason, TransferRequest
 from tradeguard.orders import rules
 from tradeguard.orders.errors import ListingConflict, PaymentMismatch
@@ -500,8 +501,18 @@ class OrderService:
     def refund_from_escrow(
         self, uow: OrdersUnitOfWork, order_id: str, amount_minor: int, reference: str, reason: str
     ) -> Order:
-        """Return part of the escrow to the buyer; the whole escrow closes the order."""
+        """Return part of the escrow to the buyer; the whole escrow closes the order.
+
+        The ``reference`` names the refund: asking again with the same reference
+        (a retry) finds the refund already made and changes nothing.
+        """
         order = self._load(uow, order_id, _SYSTEM)
+        key = f"order:{order.id}:refund:{reference}"
+        earlier = uow.ledger.find_transfers([key]).get(key)
+        if earlier is not None:
+            if earlier.amount.amount_minor != amount_minor:
+                raise IdempotencyKeyReused(key)
+            return order
         if amount_minor <= 0 or amount_minor > order.escrow_minor:
             raise ValidationFailed(
                 f"A refund from escrow is between 1 and {order.escrow_minor} minor units.",

@@ -15,7 +15,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 
 from tradeguard.bootstrap import App, build_app
 from tradeguard.kernel.errors import TradeGuardError
@@ -84,6 +84,12 @@ def guarded(action: Callable[[], T]) -> T:
         raise fail(exc.message) from None
     except OperationalError as exc:
         raise fail(f"cannot use the database: {str(exc.orig).strip().splitlines()[0]}") from None
+    except (ArgumentError, NoSuchModuleError) as exc:
+        raise fail(f"not a usable database URL: {exc}") from None
+    except ModuleNotFoundError as exc:
+        raise fail(f"no driver for this database: {exc.name} is not installed") from None
+    except OSError as exc:
+        raise fail(f"{exc.strerror or exc}: {exc.filename}" if exc.filename else str(exc)) from None
 
 
 def cli_policy(policy_file: Path | None, preset: str | None = None) -> Policy:

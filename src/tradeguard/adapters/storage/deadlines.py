@@ -89,9 +89,15 @@ class _Statements:
             )
             .returning(D.id)
         )
+        # The worker holds this row's lock since it claimed it, so a cancellation seen here was
+        # made by the handler itself (an order that completes cancels all of its timers, the
+        # firing one included); the timer did fire, and says so.
         self.finish = Prepared(
             update(deadlines)
-            .where(D.id == bindparam("deadline_id"), _IS_PENDING)
+            .where(
+                D.id == bindparam("deadline_id"),
+                text("deadlines.state IN ('pending', 'cancelled')"),
+            )
             .values(state=bindparam("to_state"), fired_at=bindparam("at"))
         )
         self.reminded = Prepared(
