@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from collections.abc import Sequence
+from typing import Annotated, Any, Literal, Protocol, TypeVar
 
 from fastapi import Depends, Request
 from pydantic import BaseModel
@@ -11,6 +12,15 @@ from tradeguard.access.model import Scope, StaffRole
 from tradeguard.adapters.api.auth import ALL_STAFF, Access, Authenticator, Principal
 from tradeguard.adapters.api.problems import PROBLEM_JSON
 from tradeguard.bootstrap import App
+
+
+class HasId(Protocol):
+    """Anything paged by id."""
+
+    @property
+    def id(self) -> str:
+        """The object's id, which cursors carry."""
+        ...
 
 
 def get_app(request: Request) -> App:
@@ -96,3 +106,14 @@ def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
 COMMON = problems(400, 401, 403, 404, 409, 413, 422, 429, 503)
 
 Kind = Literal["operator", "buyer", "seller", "staff"]
+
+T = TypeVar("T", bound=HasId)
+
+
+def page_of(rows: Sequence[T], limit: int) -> tuple[list[T], str | None]:
+    """Cut a ``limit + 1`` fetch to a page and its cursor (the last id), None on the last page.
+
+    Listing methods fetch one row more than asked so the API knows whether another page exists.
+    """
+    page = list(rows[:limit])
+    return page, (page[-1].id if len(rows) > limit and page else None)

@@ -15,6 +15,7 @@ from tradeguard.adapters.api.deps import (
     PayoutReader,
     PayoutRequester,
     RequestKey,
+    page_of,
 )
 from tradeguard.adapters.api.schemas import (
     BalanceList,
@@ -92,12 +93,10 @@ def list_payouts(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> PayoutPage:
     """Payouts newest first; a seller sees only its own."""
-    page = app.payouts.find(principal.party, seller_id, before_id=cursor, limit=limit + 1)
-    more = len(page) > limit
-    page = page[:limit]
-    return PayoutPage(
-        data=[PayoutPublic.of(p) for p in page], next_cursor=page[-1].id if more and page else None
+    page, next_cursor = page_of(
+        app.payouts.find(principal.party, seller_id, before_id=cursor, limit=limit + 1), limit
     )
+    return PayoutPage(data=[PayoutPublic.of(p) for p in page], next_cursor=next_cursor)
 
 
 @router.get("/payouts/{payout_id}", tags=["money"], summary="Get a payout")

@@ -17,6 +17,7 @@ from tradeguard.adapters.api.deps import (
     OperatorPayments,
     OrderReader,
     RequestKey,
+    page_of,
 )
 from tradeguard.adapters.api.schemas import (
     CancelCreate,
@@ -148,12 +149,10 @@ def list_orders(
         created_from=_aware_or_none(created_from),
         created_to=_aware_or_none(created_to),
     )
-    page = app.orders.find(principal.party, where, before_id=cursor, limit=limit + 1)
-    more = len(page) > limit
-    page = page[:limit]
-    return OrderPage(
-        data=[OrderSummary.of(o) for o in page], next_cursor=page[-1].id if more and page else None
+    page, next_cursor = page_of(
+        app.orders.find(principal.party, where, before_id=cursor, limit=limit + 1), limit
     )
+    return OrderPage(data=[OrderSummary.of(o) for o in page], next_cursor=next_cursor)
 
 
 @router.get("/orders/{order_id}", tags=["orders"], summary="Get an order")

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, status
 
-from tradeguard.adapters.api.deps import COMMON, AppDep, OperatorWebhooks
+from tradeguard.adapters.api.deps import COMMON, AppDep, OperatorWebhooks, page_of
 from tradeguard.adapters.api.schemas import (
     Timeline,
     TimelineEntry,
@@ -72,14 +72,12 @@ def list_deliveries(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> WebhookDeliveryPage:
     """Deliveries newest first, optionally of one endpoint or one event."""
-    page = app.webhooks.deliveries(
+    rows = app.webhooks.deliveries(
         endpoint_id=endpoint_id, event_id=event_id, before_id=cursor, limit=limit + 1
     )
-    more = len(page) > limit
-    page = page[:limit]
+    page, next_cursor = page_of(rows, limit)
     return WebhookDeliveryPage(
-        data=[WebhookDeliveryPublic.of(d) for d in page],
-        next_cursor=page[-1].id if more and page else None,
+        data=[WebhookDeliveryPublic.of(d) for d in page], next_cursor=next_cursor
     )
 
 
