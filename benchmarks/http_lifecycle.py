@@ -33,10 +33,9 @@ from typing import Any
 import httpx
 
 sys.path.insert(0, str(Path(__file__).parent))
-from order_lifecycle import measure  # noqa: E402 - sibling benchmark module
-
-from tradeguard.adapters.sim.workload import BENCH_LISTING_PRICE_MINOR, BENCH_SELLERS, bench_listing  # noqa: E402
-from tradeguard.adapters.storage.engine import database_url, is_sqlite  # noqa: E402
+from order_lifecycle import measure
+from tradeguard.adapters.sim.workload import BENCH_LISTING_PRICE_MINOR, BENCH_SELLERS, bench_listing
+from tradeguard.adapters.storage.engine import database_url, is_sqlite
 
 POLICY = """
 [access]
@@ -69,16 +68,22 @@ async def wait_ready(base: str, deadline_s: float = 60) -> None:
     raise SystemExit("tradeguard serve did not become ready")
 
 
-def setup(base: str, key: str, concurrency: int) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
+def setup(
+    base: str, key: str, concurrency: int
+) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
     """Register the listings and mint one seller token per seller and one buyer token per client."""
     operator = {"Authorization": f"Bearer {key}"}
     with httpx.Client(base_url=base, timeout=30) as client:
         for n in range(BENCH_SELLERS):
             listing = {"seller_id": f"bench-s{n}", "title": f"Bench item {n}"}
-            client.put(f"/v1/listings/{bench_listing(n)}", json=listing, headers=operator).raise_for_status()
+            client.put(
+                f"/v1/listings/{bench_listing(n)}", json=listing, headers=operator
+            ).raise_for_status()
 
         def token(party: str) -> dict[str, str]:
-            answer = client.post("/v1/tokens", json={"party": party, "ttl_seconds": 3600}, headers=operator)
+            answer = client.post(
+                "/v1/tokens", json={"party": party, "ttl_seconds": 3600}, headers=operator
+            )
             answer.raise_for_status()
             return {"Authorization": f"Bearer {answer.json()['token']}"}
 
@@ -106,7 +111,9 @@ def drive(base: str, key: str, concurrency: int, duration_s: float) -> tuple[int
         done = errors = 0
         with httpx.Client(base_url=base, timeout=30) as client:
 
-            def call(method: str, url: str, headers: dict[str, str], body: dict[str, Any] | None = None) -> Any:
+            def call(
+                method: str, url: str, headers: dict[str, str], body: dict[str, Any] | None = None
+            ) -> Any:
                 started = time.perf_counter()
                 answer = client.request(method, url, json=body, headers=headers)
                 mine.append(time.perf_counter() - started)
@@ -126,15 +133,28 @@ def drive(base: str, key: str, concurrency: int, duration_s: float) -> tuple[int
                             "buyer_id": f"http-b{c}",
                             "currency": "CNY",
                             "lines": [
-                                {"listing_id": bench_listing(s), "quantity": 1, "unit_price_minor": BENCH_LISTING_PRICE_MINOR}
+                                {
+                                    "listing_id": bench_listing(s),
+                                    "quantity": 1,
+                                    "unit_price_minor": BENCH_LISTING_PRICE_MINOR,
+                                }
                             ],
                             "shipping_fees_minor": {f"bench-s{s}": 800},
                         },
                     )
                     group, order_id = checkout["payment_group_id"], checkout["orders"][0]["id"]
-                    payment = {"amount_minor": checkout["total_minor"], "currency": "CNY", "payment_reference": f"psp-{group}"}
+                    payment = {
+                        "amount_minor": checkout["total_minor"],
+                        "currency": "CNY",
+                        "payment_reference": f"psp-{group}",
+                    }
                     call("POST", f"/v1/payment-groups/{group}/payment", operator, payment)
-                    call("POST", f"/v1/orders/{order_id}/ship", sellers[s], {"carrier": "SF", "tracking_number": f"SF{n}"})
+                    call(
+                        "POST",
+                        f"/v1/orders/{order_id}/ship",
+                        sellers[s],
+                        {"carrier": "SF", "tracking_number": f"SF{n}"},
+                    )
                     call("POST", f"/v1/orders/{order_id}/confirm-receipt", buyers[c])
                     done += 1
                 except (RuntimeError, httpx.HTTPError) as exc:
@@ -156,11 +176,20 @@ def drive(base: str, key: str, concurrency: int, duration_s: float) -> tuple[int
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--db", help="PostgreSQL URL (default: TRADEGUARD_DATABASE_URL)")
     parser.add_argument("--concurrency", type=int, default=32)
-    parser.add_argument("--duration", type=float, default=15.0, help="seconds of measurement (default 15)")
-    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="uvicorn processes (default: cores)")
+    parser.add_argument(
+        "--duration", type=float, default=15.0, help="seconds of measurement (default 15)"
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="uvicorn processes (default: cores)",
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args()
     url = database_url(args.db)
@@ -172,12 +201,36 @@ def main() -> None:
         policy.write_text(POLICY)
         env = {**os.environ, "TRADEGUARD_DATABASE_URL": url, "TRADEGUARD_POLICY": str(policy)}
         tradeguard("migrate", env=env)
-        key = tradeguard("keys", "create", "--name", "http-bench", "--scopes", "orders,payments,tokens", env=env).strip().splitlines()[-1]
+        key = (
+            tradeguard(
+                "keys",
+                "create",
+                "--name",
+                "http-bench",
+                "--scopes",
+                "orders,payments,tokens",
+                env=env,
+            )
+            .strip()
+            .splitlines()[-1]
+        )
         port = free_port()
         exe = str(Path(sys.executable).parent / "tradeguard")
         server = subprocess.Popen(
-            [exe, "serve", "--port", str(port), "--workers", str(args.workers), "--policy", str(policy)],
-            env={**env, "TRADEGUARD_POOL_SIZE": str(max(4, args.concurrency // max(1, args.workers) + 4))},
+            [
+                exe,
+                "serve",
+                "--port",
+                str(port),
+                "--workers",
+                str(args.workers),
+                "--policy",
+                str(policy),
+            ],
+            env={
+                **env,
+                "TRADEGUARD_POOL_SIZE": str(max(4, args.concurrency // max(1, args.workers) + 4)),
+            },
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
@@ -200,13 +253,19 @@ def main() -> None:
         "lifecycles_per_s": round(lifecycles_per_s, 1),
         "requests_per_s": round(len(latencies) / args.duration, 1),
         "p50_ms": round(statistics.median(latencies) * 1000, 2) if latencies else None,
-        "p99_ms": round(latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000, 2) if latencies else None,
-        "http_over_inprocess": round(lifecycles_per_s / in_process.lifecycles_per_s, 3) if in_process.lifecycles_per_s else None,
+        "p99_ms": round(latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000, 2)
+        if latencies
+        else None,
+        "http_over_inprocess": round(lifecycles_per_s / in_process.lifecycles_per_s, 3)
+        if in_process.lifecycles_per_s
+        else None,
     }
     if args.json:
         print(json.dumps(result))
         return
-    print(f"{'path':<11} {'conc':>4} {'lifecycles/s':>12} {'requests/s':>11} {'p50 ms':>8} {'p99 ms':>8}")
+    print(
+        f"{'path':<11} {'conc':>4} {'lifecycles/s':>12} {'requests/s':>11} {'p50 ms':>8} {'p99 ms':>8}"
+    )
     print(
         f"{'http':<11} {args.concurrency:>4} {result['lifecycles_per_s']:>12} {result['requests_per_s']:>11} "
         f"{result['p50_ms']:>8} {result['p99_ms']:>8}"

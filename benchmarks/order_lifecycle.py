@@ -35,7 +35,11 @@ from typing import Any
 
 from sqlalchemy.engine import make_url
 
-from tradeguard.adapters.sim.workload import COMMANDS_PER_LIFECYCLE, Timings, register_bench_listings, run_lifecycle
+from tradeguard.adapters.sim.workload import (
+    Timings,
+    register_bench_listings,
+    run_lifecycle,
+)
 from tradeguard.adapters.storage.engine import database_url, is_sqlite
 from tradeguard.bootstrap import build_app
 
@@ -66,7 +70,9 @@ class Result:
         }
 
 
-def _worker(url: str, threads: int, first_client: int, duration_s: float, start_at: float, queue: Any) -> None:
+def _worker(
+    url: str, threads: int, first_client: int, duration_s: float, start_at: float, queue: Any
+) -> None:
     """One process: ``threads`` clients looping lifecycles until the deadline."""
     app = build_app(url, migrate=False, pool_size=max(1, threads))
     all_timings = [Timings() for _ in range(threads)]
@@ -105,7 +111,9 @@ def measure(url: str, k: int, duration_s: float, processes: int) -> Result:
     procs = []
     first = 0
     for share in shares:
-        procs.append(ctx.Process(target=_worker, args=(url, share, first, duration_s, start_at, queue)))
+        procs.append(
+            ctx.Process(target=_worker, args=(url, share, first, duration_s, start_at, queue))
+        )
         first += share
     for p in procs:
         p.start()
@@ -159,8 +167,15 @@ def prepare_pgbench(url: str, scale: int) -> None:
     drop = f"DROP DATABASE IF EXISTS {scratch}"
     create = f"CREATE DATABASE {scratch}"
     for sql in (drop, create):
-        subprocess.run(["psql", "-d", psql_db, "-qc", sql], env=env, check=True, capture_output=True)
-    subprocess.run([find_pgbench(), "-i", "-q", "-s", str(scale), scratch], env=env, check=True, capture_output=True)
+        subprocess.run(
+            ["psql", "-d", psql_db, "-qc", sql], env=env, check=True, capture_output=True
+        )
+    subprocess.run(
+        [find_pgbench(), "-i", "-q", "-s", str(scale), scratch],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
 
 
 def run_pgbench(url: str, k: int, duration_s: float) -> float:
@@ -182,7 +197,11 @@ def run_pgbench(url: str, k: int, duration_s: float) -> float:
 def drop_pgbench(url: str) -> None:
     env, scratch = pgbench_env(url)
     psql_db = make_url(url).database or "postgres"
-    subprocess.run(["psql", "-d", psql_db, "-qc", f"DROP DATABASE IF EXISTS {scratch}"], env=env, capture_output=True)
+    subprocess.run(
+        ["psql", "-d", psql_db, "-qc", f"DROP DATABASE IF EXISTS {scratch}"],
+        env=env,
+        capture_output=True,
+    )
 
 
 def line(r: Result) -> str:
@@ -198,11 +217,22 @@ HEADER = f"{'backend':<10} {'K':>3} {'lifecycles/s':>12} {'commands/s':>11} {'p5
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--db", help="PostgreSQL URL (default: TRADEGUARD_DATABASE_URL)")
-    parser.add_argument("--duration", type=float, default=10.0, help="seconds per measurement (default 10)")
-    parser.add_argument("--k", default="1,8,32", help="comma-separated client counts (default 1,8,32)")
-    parser.add_argument("--processes", type=int, default=os.cpu_count() or 1, help="worker processes (default: cores)")
+    parser.add_argument(
+        "--duration", type=float, default=10.0, help="seconds per measurement (default 10)"
+    )
+    parser.add_argument(
+        "--k", default="1,8,32", help="comma-separated client counts (default 1,8,32)"
+    )
+    parser.add_argument(
+        "--processes",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="worker processes (default: cores)",
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object per K")
     parser.add_argument("--no-sqlite", action="store_true", help="skip the SQLite K=1 figures")
     args = parser.parse_args()

@@ -51,6 +51,10 @@ class WebhookStore(Protocol):
         """Disable an enabled endpoint; False if there is none."""
         ...
 
+    def give_up_pending(self, endpoint_id: str, reason: str, at: datetime) -> None:
+        """Mark every pending delivery to an endpoint failed with ``reason``."""
+        ...
+
     def lock_cursor(self) -> int:
         """Lock the fan-out cursor for this unit of work and return the last event sequence fanned out."""
         ...

@@ -18,8 +18,10 @@ def retry_delay(attempts: int, policy: WebhookPolicy) -> timedelta:
     >>> [int(retry_delay(n, p).total_seconds()) for n in (1, 2, 3, 4, 5, 9)]
     [5, 20, 80, 320, 1280, 28800]
     """
-    seconds = policy.first_retry_after_s * policy.backoff_factor ** max(0, min(attempts - 1, 30))
-    return min(timedelta(seconds=seconds), policy.longest_retry_delay.as_timedelta())
+    longest = policy.longest_retry_delay.as_timedelta()
+    # Cap before building a timedelta: the uncapped exponential overflows one after ~20 retries.
+    seconds = policy.first_retry_after_s * policy.backoff_factor ** max(0, min(attempts - 1, 60))
+    return min(timedelta(seconds=min(seconds, longest.total_seconds())), longest)
 
 
 def next_attempt(
@@ -54,8 +56,11 @@ def check_addresses(host: str, addresses: Iterable[str], policy: WebhookPolicy) 
     """Refuse a host that resolves to an address TradeGuard must not call (SSRF protection).
 
     Every resolved address must pass: loopback only when ``allow_localhost``;
-    private networks only when ``allow_private_networks``; link-local, multicast,
-    reserved and unspecified addresses never.
+    link-local (cloud metadata at 169.254.169.254), multicast, reserved and
+    unspecified addresses never; any other address that is not globally routable
+    (RFC 1918, unique-local, the 100.64.0.0/10 carrier-grade range where some
+    clouds serve metadata, documentation and benchmark ranges) only when
+    ``allow_private_networks``.
     """
     resolved = list(addresses)
     if not resolved:
@@ -81,7 +86,7 @@ def check_addresses(host: str, addresses: Iterable[str], policy: WebhookPolicy) 
             raise ValidationFailed(
                 f"The webhook host {host} resolves to a forbidden address ({address}).", field="url"
             )
-        if address.is_private and not policy.allow_private_networks:
+        if not address.is_global and not policy.allow_private_networks:
             raise ValidationFailed(
                 f"The webhook host {host} resolves to a private address ({address}); the policy does not allow private networks.",
                 field="url",

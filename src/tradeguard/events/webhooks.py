@@ -26,7 +26,7 @@ from tradeguard.events.model import (
 )
 from tradeguard.events.policy import WebhookPolicy
 from tradeguard.events.ports import WebhooksUnitOfWork
-from tradeguard.kernel.errors import NotFound, ValidationFailed
+from tradeguard.kernel.errors import Conflict, NotFound, ValidationFailed
 from tradeguard.kernel.parties import Actor
 from tradeguard.kernel.runtime import Runtime
 from tradeguard.kernel.uow import UnitOfWorkRunner
@@ -98,8 +98,11 @@ class WebhookService:
         """Stop delivering to an endpoint; its log stays."""
 
         def work(uow: WebhooksUnitOfWork) -> WebhookEndpoint:
-            if not uow.webhooks.disable_endpoint(endpoint_id, self._rt.clock.now()):
+            now = self._rt.clock.now()
+            if not uow.webhooks.disable_endpoint(endpoint_id, now):
                 raise NotFound("enabled webhook endpoint", endpoint_id)
+            # Retries already scheduled stop too: nothing more goes to a disabled endpoint.
+            uow.webhooks.give_up_pending(endpoint_id, "endpoint disabled", now)
             endpoint = uow.webhooks.endpoint(endpoint_id)
             if endpoint is None:  # pragma: no cover - disabled just above
                 raise NotFound("webhook endpoint", endpoint_id)
@@ -194,14 +197,12 @@ class WebhookService:
             if original is None:
                 raise NotFound("webhook delivery", delivery_id)
             if original.state == DeliveryState.PENDING:
-                raise ValidationFailed(
+                raise Conflict(
                     "This delivery is still being attempted; replay it once it has settled."
                 )
             endpoint = uow.webhooks.endpoint(original.endpoint_id)
             if endpoint is None or not endpoint.is_enabled:
-                raise ValidationFailed(
-                    "The delivery's endpoint is disabled; enable or replace it first."
-                )
+                raise Conflict("The delivery's endpoint is disabled; register a new one first.")
             now = self._rt.clock.now()
             again = WebhookDelivery(
                 self._rt.ids.new("wd", now),

@@ -42,6 +42,10 @@ MINOR_UNIT_EXPONENT: Final[dict[str, int]] = {
 
 BPS_DENOMINATOR: Final = 10_000
 
+#: The largest amount TradeGuard handles, in minor units (10 trillion yuan): far below the
+#: 64-bit columns' limit, so no sum of a few amounts can overflow storage.
+MAX_AMOUNT_MINOR: Final = 10**15
+
 
 def check_currency(currency: str) -> str:
     """Return ``currency`` if it is a supported ISO 4217 code, else raise UnknownCurrency.
@@ -80,6 +84,10 @@ class Money:
         if type(self.amount_minor) is not int:
             raise InvalidAmount(
                 f"amount_minor must be an integer count of minor units, not {type(self.amount_minor).__name__}"
+            )
+        if abs(self.amount_minor) > MAX_AMOUNT_MINOR:
+            raise InvalidAmount(
+                f"{self.amount_minor} minor units is beyond the largest amount handled ({MAX_AMOUNT_MINOR})."
             )
         check_currency(self.currency)
 

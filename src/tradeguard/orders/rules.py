@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from tradeguard.kernel.errors import ValidationFailed
-from tradeguard.kernel.money import Money, apply_bps, major_units
+from tradeguard.kernel.money import MAX_AMOUNT_MINOR, Money, apply_bps, major_units
 from tradeguard.kernel.periods import WorkingCalendar
 from tradeguard.orders.errors import MixedGoodsKinds, PurchaseLimitExceeded
 from tradeguard.orders.model import GoodsKind, Listing, Order
@@ -81,6 +81,10 @@ def split_cart(
         part = SellerPart(seller_id, kinds.pop(), tuple(seller_lines), fee)
         if part.subtotal_minor + fee <= 0:
             raise ValidationFailed("An order must cost something.", seller_id=seller_id)
+        if part.subtotal_minor + fee > MAX_AMOUNT_MINOR:
+            raise ValidationFailed(
+                f"An order may cost at most {MAX_AMOUNT_MINOR} minor units.", seller_id=seller_id
+            )
         parts.append(part)
     return parts
 

@@ -105,6 +105,9 @@ def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
 #: Every error an authenticated endpoint may answer with.
 COMMON = problems(400, 401, 403, 404, 409, 413, 422, 429, 503)
 
+#: Event sequence numbers are 64-bit integers in the database.
+MAX_SEQUENCE = 2**63 - 1
+
 Kind = Literal["operator", "buyer", "seller", "staff"]
 
 T = TypeVar("T", bound=HasId)

@@ -145,6 +145,12 @@ class Gateway:
                 self.authenticator.authenticate, headers.get("authorization")
             )
             state["principal"] = principal
+            raw_target = scope.get("raw_path", b"") + b"?" + scope.get("query_string", b"")
+            if b"%00" in raw_target.lower() or "\x00" in scope["path"]:
+                # PostgreSQL cannot store or compare NUL in text; refuse it before any query.
+                raise ApiProblem(
+                    "validation_failed", "NUL characters are not allowed in paths or query strings."
+                )
             length = headers.get("content-length")
             if length is not None and (not length.isdigit() or int(length) > MAX_BODY_BYTES):
                 raise ApiProblem(

@@ -10,7 +10,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 
 from tradeguard.access.model import ApiKey, Scope, StaffAccount, StaffRole
 from tradeguard.events.model import DeliveryAttempt, StoredEvent, WebhookDelivery, WebhookEndpoint
@@ -35,8 +42,28 @@ def _aware(value: datetime) -> datetime:
 AwareDatetime = Annotated[datetime, AfterValidator(_aware)]
 
 
+def _no_nul(value: Any, path: str = "") -> None:
+    if isinstance(value, str):
+        if "\x00" in value:
+            # PostgreSQL cannot store NUL in text; refuse it at the door with a 422.
+            raise ValueError(f"{path or 'a text field'} contains a NUL character")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _no_nul(key, path)
+            _no_nul(item, f"{path}.{key}" if path else str(key))
+    elif isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            _no_nul(item, f"{path}.{index}" if path else str(index))
+
+
 class _In(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _refuse_nul(cls, data: Any) -> Any:
+        _no_nul(data)
+        return data
 
 
 class _Out(BaseModel):
@@ -220,15 +247,6 @@ class OrderPublic(OrderSummary):
     shipments: list[ShipmentPublic]
     tracking_events: list[TrackingEventPublic]
     delivery_records: list[DeliveryRecordPublic]
-    auto_confirm_at: datetime | None = Field(
-        description="When the order completes by itself, while counting."
-    )
-    auto_confirm_paused: bool = Field(
-        description="True while an open refund or dispute holds auto-confirm."
-    )
-    ship_by_at: datetime | None = Field(
-        description="When the seller must have shipped, until it has."
-    )
 
     @classmethod
     def of_details(cls, details: OrderDetails) -> OrderPublic:
@@ -244,9 +262,6 @@ class OrderPublic(OrderSummary):
             delivery_records=[
                 DeliveryRecordPublic.model_validate(d) for d in details.delivery_records
             ],
-            auto_confirm_at=details.auto_confirm_at,
-            auto_confirm_paused=details.auto_confirm_paused,
-            ship_by_at=details.ship_by_at,
         )
 
 

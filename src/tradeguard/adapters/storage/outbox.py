@@ -6,17 +6,33 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, literal_column, or_, select
 
 from tradeguard.adapters.storage.sql import Prepared, Sql
 from tradeguard.adapters.storage.tables.events import outbox_events
 from tradeguard.events.model import DomainEvent, StoredEvent
 
 E = outbox_events.c
-_INSERT = Prepared(
+_COLUMNS = ("id", "type", "subject", "order_id", "data", "occurred_at")
+_INSERT = Prepared(outbox_events.insert().values({c: bindparam(c) for c in _COLUMNS}).inline())
+# On PostgreSQL each event records the id of the transaction that wrote it. Sequence numbers
+# are handed out at insert, not at commit, so a transaction that commits late can publish an
+# event numbered below ones already visible; readers of the feed therefore stop at events of
+# transactions older than every transaction still running (the snapshot's xmin). Then the feed
+# only ever grows at its end and a cursor never skips an event.
+_INSERT_PG = Prepared(
     outbox_events.insert()
-    .values({c: bindparam(c) for c in ("id", "type", "subject", "order_id", "data", "occurred_at")})
+    .values(
+        {
+            **{c: bindparam(c) for c in _COLUMNS},
+            "tx_id": literal_column("pg_current_xact_id()::text::bigint"),
+        }
+    )
     .inline()
+)
+_SETTLED = or_(
+    E.tx_id.is_(None),
+    E.tx_id < literal_column("pg_snapshot_xmin(pg_current_snapshot())::text::bigint"),
 )
 _FOR_ORDER = Prepared(
     select(outbox_events)
@@ -27,6 +43,12 @@ _FOR_ORDER = Prepared(
 _AFTER = Prepared(
     select(outbox_events)
     .where(E.sequence > bindparam("after"))
+    .order_by(E.sequence)
+    .limit(bindparam("max_rows"))
+)
+_AFTER_PG = Prepared(
+    select(outbox_events)
+    .where(E.sequence > bindparam("after"), _SETTLED)
     .order_by(E.sequence)
     .limit(bindparam("max_rows"))
 )
@@ -41,7 +63,7 @@ class SqlOutbox:
     def append(self, events: Sequence[tuple[str, DomainEvent]], at: datetime) -> None:
         """Store events in order, in the caller's transaction."""
         self._sql.run_many(
-            _INSERT,
+            _INSERT_PG if self._sql.is_postgresql else _INSERT,
             [
                 {
                     "id": event_id,
@@ -62,9 +84,9 @@ class SqlOutbox:
 
     def after(self, sequence: int, limit: int) -> list[StoredEvent]:
         """Events after ``sequence``, oldest first."""
+        query = _AFTER_PG if self._sql.is_postgresql else _AFTER
         return [
-            event_from_row(r)
-            for r in self._sql.rows(_AFTER, {"after": sequence, "max_rows": limit})
+            event_from_row(r) for r in self._sql.rows(query, {"after": sequence, "max_rows": limit})
         ]
 
 

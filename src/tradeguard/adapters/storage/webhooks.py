@@ -49,7 +49,11 @@ _INSERT_DELIVERY = Prepared(
 )
 _CLAIM = Prepared(
     select(webhook_deliveries)
-    .where(D.state == DeliveryState.PENDING.value, D.next_attempt_at <= bindparam("now"))
+    .where(
+        D.state == DeliveryState.PENDING.value,
+        D.next_attempt_at <= bindparam("now"),
+        D.endpoint_id.in_(select(W.id).where(W.disabled_at.is_(None)).scalar_subquery()),
+    )
     .order_by(D.next_attempt_at)
     .limit(bindparam("claim_limit"))
     .with_for_update(skip_locked=True)
@@ -96,6 +100,14 @@ class SqlWebhookStore:
             .returning(W.id)
         )
         return bool(rows)
+
+    def give_up_pending(self, endpoint_id: str, reason: str, at: datetime) -> None:
+        """Fail every pending delivery to the endpoint."""
+        self._sql.run(
+            update(webhook_deliveries)
+            .where(D.endpoint_id == endpoint_id, D.state == DeliveryState.PENDING.value)
+            .values(state=DeliveryState.FAILED.value, last_error=reason, finished_at=at)
+        )
 
     def lock_cursor(self) -> int:
         """Lock (creating if needed) the fan-out cursor; concurrent dispatchers queue here."""

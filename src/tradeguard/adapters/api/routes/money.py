@@ -152,8 +152,10 @@ def payout_holds(
     elif seller_id is None:
         raise ValidationFailed("Name the seller.", field="seller_id")
     holds = app.settlement.holds(seller_id, principal.party)
+    # Read the currencies before opening the unit of work: nesting units deadlocks on SQLite.
+    currencies = _currencies(app, seller_id)
     owed = app.units.run(
-        lambda uow: {c: app.settlement.owed(uow, seller_id, c) for c in _currencies(app, seller_id)}
+        lambda uow: {c: app.settlement.owed(uow, seller_id, c) for c in currencies}
     )
     return PayoutHoldList(
         seller_id=seller_id,

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Path, Query, status
 
 from tradeguard.adapters.api.deps import (
     COMMON,
+    MAX_SEQUENCE,
     AppDep,
     Buyer,
     Canceller,
@@ -166,7 +167,9 @@ def order_timeline(
     order_id: OrderId,
     app: AppDep,
     principal: OrderReader,
-    after: Annotated[int, Query(ge=0, description="Only events after this sequence number.")] = 0,
+    after: Annotated[
+        int, Query(ge=0, le=MAX_SEQUENCE, description="Only events after this sequence number.")
+    ] = 0,
 ) -> Timeline:
     """Everything that happened to the order, in order: the same events the webhooks deliver."""
     events = app.orders.timeline(order_id, principal.party, after=after)

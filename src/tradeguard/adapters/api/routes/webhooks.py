@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, status
 
-from tradeguard.adapters.api.deps import COMMON, AppDep, OperatorWebhooks, page_of
+from tradeguard.adapters.api.deps import COMMON, MAX_SEQUENCE, AppDep, OperatorWebhooks, page_of
 from tradeguard.adapters.api.schemas import (
     Timeline,
     TimelineEntry,
@@ -107,7 +107,9 @@ def replay_delivery(delivery_id: Id, app: AppDep, _: OperatorWebhooks) -> Webhoo
 def list_events(
     app: AppDep,
     _: OperatorWebhooks,
-    after: Annotated[int, Query(ge=0, description="Only events after this sequence number.")] = 0,
+    after: Annotated[
+        int, Query(ge=0, le=MAX_SEQUENCE, description="Only events after this sequence number.")
+    ] = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> Timeline:
     """Every domain event in order, for operators who poll instead of (or besides) receiving webhooks."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Column, Index, String, Table
+from sqlalchemy import BigInteger, Column, Index, String, Table
 
 from tradeguard.adapters.storage.tables.base import metadata
 from tradeguard.adapters.storage.types import BigId, Json, UTCDateTime
@@ -17,5 +17,6 @@ outbox_events = Table(
     Column("order_id", String(40)),
     Column("data", Json, nullable=False),
     Column("occurred_at", UTCDateTime, nullable=False),
+    Column("tx_id", BigInteger),  # PostgreSQL: the writing transaction (see storage/outbox.py)
     Index(None, "order_id", "sequence"),
 )

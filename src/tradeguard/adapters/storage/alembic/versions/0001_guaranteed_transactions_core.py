@@ -239,6 +239,7 @@ def upgrade() -> None:
             tradeguard.adapters.storage.types.UTCDateTime(timezone=True),
             nullable=False,
         ),
+        sa.Column("tx_id", sa.BigInteger(), nullable=True),
         sa.PrimaryKeyConstraint("sequence", name=op.f("pk_outbox_events")),
         sa.UniqueConstraint("id", name=op.f("uq_outbox_events_id")),
     )
