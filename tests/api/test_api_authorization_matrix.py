@@ -431,14 +431,6 @@ def test_expected_outcomes_follow_the_check_order() -> None:
 def test_a_participant_sees_only_the_accounts_of_its_exact_id(
     world: Any, database: Any, request: pytest.FixtureRequest
 ) -> None:
-    if database.backend == "sqlite":
-        request.applymarker(
-            pytest.mark.xfail(
-                strict=True,
-                reason="BUG: GET /v1/accounts filters by a LIKE prefix, which SQLite compares "
-                "case-insensitively: buyer B1 sees buyer b1's accounts",
-            )
-        )
     # given: b1 paid for orders and s1 earned from one
     api = world.api
     assert world.completed_order["state"] == "completed"

@@ -167,10 +167,6 @@ def test_a_purchase_over_the_limit_says_how_many_were_bought(world) -> None:
     assert orders_of(world.api, "b7") == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a malformed JSON body is rejected (422) before the credentials are checked (401)",
-)
 def test_a_malformed_body_without_credentials_is_refused_as_unauthenticated(api) -> None:
     # when
     response = api.post(
@@ -183,10 +179,6 @@ def test_a_malformed_body_without_credentials_is_refused_as_unauthenticated(api)
     api.problem(response, 401, "unauthenticated")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: the 1 MB body limit is only checked against Content-Length; a chunked body passes",
-)
 def test_an_oversized_chunked_body_is_refused(world) -> None:
     # given: a valid checkout padded past 1 MB, streamed without a Content-Length
     body = (b" " * 1_100_000) + json.dumps(checkout()).encode()
@@ -372,10 +364,6 @@ def test_an_expired_key_is_not_replayed(world) -> None:
     assert "idempotent-replayed" not in again.headers
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: reusing an expired Idempotency-Key answers with the old checkout, not the new one",
-)
 def test_an_expired_key_may_be_reused_for_a_new_checkout(world) -> None:
     # given: a key used 25 hours ago
     api, headers = world.api, {"Idempotency-Key": "yesterday"}
@@ -391,10 +379,6 @@ def test_an_expired_key_may_be_reused_for_a_new_checkout(world) -> None:
     assert len(orders_of(api, "b8")) == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: reusing an expired Idempotency-Key for a payout answers with the old payout, not a new one",
-)
 def test_an_expired_key_may_be_reused_for_a_new_payout(world) -> None:
     # given: s1 paid 1.00 out with a key 25 hours ago
     api = world.api
@@ -423,10 +407,6 @@ def limited(make_api: Any) -> Any:
     return make_api(policy=build_policy({"access": {"participant_requests_per_minute": 5}}))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: the token bucket holds max(10, limit/4) tokens, so a 5-a-minute limit lets 10 through",
-)
 def test_the_sixth_quick_request_of_a_five_a_minute_participant_is_refused(limited) -> None:
     # given
     buyer = limited.token("buyer:b1")
@@ -649,10 +629,6 @@ def test_openapi_is_3_1_and_documents_every_route(api) -> None:
                 assert {"401", "403", "422"} <= set(op["responses"]), f"{method} {path}"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: OpenAPI puts the Problem schema under application/json, errors are application/problem+json",
-)
 def test_openapi_documents_error_bodies_as_problem_json(api) -> None:
     # when
     spec = api.ok(api.get("/openapi.json", auth=api.NOBODY))

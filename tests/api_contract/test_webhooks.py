@@ -217,7 +217,7 @@ def events(client: Any) -> dict[str, str]:
     """Every event in the feed: id -> type."""
     response = client.get("/v1/events", params={"limit": 500})
     assert response.status_code == 200, response.text
-    return {e["id"]: e["type"] for e in response.json()["events"]}
+    return {e["id"]: e["type"] for e in response.json()["data"]}
 
 
 def deliveries(client: Any, endpoint_id: str) -> list[dict[str, Any]]:

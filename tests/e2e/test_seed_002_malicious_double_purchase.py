@@ -82,7 +82,10 @@ def test_seed_002_second_one_per_id_purchase_is_refused_and_the_delivered_order_
         app.orders.create_checkout(BUYER, "CNY", [CartLine(TOPUP, 1, PRICE)])
     # then: there is one order, one payment, one delivery, and nothing else
     assert [o.id for o in app.orders.find(OPERATOR, OrderFilter(buyer_id=BUYER))] == [first.id]
-    event_types = [e.type for e in app.units.run(lambda uow: uow.outbox.after(0, 1_000))]
+    event_types = [
+        e.type
+        for e in app.units.run(lambda uow: uow.outbox.after(0, 1_000, include_unsettled=True))
+    ]
     assert event_types.count("order.created") == 1
     assert event_types.count("order.paid") == 1
     assert event_types.count("order.delivered") == 1

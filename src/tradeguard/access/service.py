@@ -88,13 +88,16 @@ class AccessService:
         return key
 
     def revoke_api_key(self, key_id: str) -> ApiKey:
-        """Revoke a key at once; requests with it fail from now on."""
+        """Revoke a key at once; requests with it fail from now on.
+
+        Revoking a revoked key changes nothing and answers with it, so a retried revocation
+        is not an error.
+        """
 
         def work(uow: AccessUnitOfWork) -> ApiKey:
-            if not uow.access.revoke_api_key(key_id, self._rt.clock.now()):
-                raise NotFound("active API key", key_id)
+            uow.access.revoke_api_key(key_id, self._rt.clock.now())
             key = uow.access.api_key(key_id)
-            if key is None:  # pragma: no cover - revoked just above
+            if key is None:
                 raise NotFound("API key", key_id)
             return key
 
@@ -159,11 +162,14 @@ class AccessService:
         return self._units.run(lambda uow: uow.access.staff_accounts())
 
     def disable_staff(self, staff_id: str) -> None:
-        """Disable a staff account; its tokens stop working."""
-        if not self._units.run(
-            lambda uow: uow.access.disable_staff(staff_id, self._rt.clock.now())
-        ):
-            raise NotFound("active staff account", staff_id)
+        """Disable a staff account; its tokens stop working (disabling twice is not an error)."""
+
+        def work(uow: AccessUnitOfWork) -> None:
+            uow.access.disable_staff(staff_id, self._rt.clock.now())
+            if uow.access.staff(staff_id) is None:
+                raise NotFound("staff account", staff_id)
+
+        self._units.run(work)
 
     def server_secret(self, name: str) -> str:
         """A random secret shared by every process on this database (created on first use)."""

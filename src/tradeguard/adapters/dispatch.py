@@ -84,10 +84,17 @@ class WebhookDispatcher:
         succeeded = sum(outcomes)
         return DispatchReport(fanned, len(outcomes), succeeded, len(outcomes) - succeeded)
 
-    def drain(self, max_passes: int = 100) -> DispatchReport:
-        """Pass until nothing is due now (tests and ``--once``)."""
+    def drain(self, max_passes: int = 100, settle_s: float = 10.0) -> DispatchReport:
+        """Pass until every committed event is fanned out and nothing is due (tests, ``--once``).
+
+        Events held back behind a still-running transaction are waited for, up to
+        ``settle_s`` seconds.
+        """
         total = DispatchReport()
-        for _ in range(max_passes):
+        settle_until = time.monotonic() + settle_s
+        passes = 0
+        while passes < max_passes:
+            passes += 1
             report = self.run_once()
             total = DispatchReport(
                 total.events_fanned_out + report.events_fanned_out,
@@ -96,6 +103,10 @@ class WebhookDispatcher:
                 total.failed + report.failed,
             )
             if report.sent == 0 and report.events_fanned_out == 0:
+                if time.monotonic() < settle_until and self._service.held_back():
+                    passes -= 1  # waiting for other transactions is not a pass
+                    time.sleep(0.01)
+                    continue
                 break
         return total
 

@@ -27,8 +27,20 @@ class Outbox(Protocol):
         """An order's events in the order they happened."""
         ...
 
-    def after(self, sequence: int, limit: int) -> list[StoredEvent]:
-        """Events with a sequence number greater than ``sequence``, oldest first."""
+    def after(
+        self, sequence: int, limit: int, *, include_unsettled: bool = False
+    ) -> list[StoredEvent]:
+        """Events with a sequence number greater than ``sequence``, oldest first.
+
+        Stops before any event that a still-running transaction might precede with an
+        earlier sequence number, so a reader that remembers the last sequence it saw
+        never skips an event; ``include_unsettled`` reads every committed event instead
+        (for a one-off look, never for a cursor).
+        """
+        ...
+
+    def last_sequence(self) -> int:
+        """The highest sequence number committed (0 when empty), held back or not."""
         ...
 
 
@@ -61,6 +73,10 @@ class WebhookStore(Protocol):
 
     def set_cursor(self, sequence: int) -> None:
         """Advance the fan-out cursor."""
+        ...
+
+    def cursor(self) -> int:
+        """The last event sequence fanned out, without locking."""
         ...
 
     def insert_deliveries(self, deliveries: Sequence[WebhookDelivery]) -> None:

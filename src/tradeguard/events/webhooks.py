@@ -144,6 +144,14 @@ class WebhookService:
 
         return self._units.run(work)
 
+    def held_back(self) -> bool:
+        """Whether committed events still wait to be fanned out.
+
+        On PostgreSQL an event is held back while any transaction that began before it
+        commits is still running (see ``Outbox.after``); the next pass picks it up.
+        """
+        return self._units.run(lambda uow: uow.outbox.last_sequence() > uow.webhooks.cursor())
+
     def claim(self, limit: int = 50, lease: timedelta = timedelta(seconds=60)) -> list[Dispatch]:
         """Lease due deliveries for sending; an unreported lease expires and the delivery is retried."""
         now = self._rt.clock.now()

@@ -77,7 +77,8 @@ class TransitionNotAllowed(TradeGuardError):
 
     def __init__(self, machine: str, state: str, event: str, actor: str, reason: str = "") -> None:
         self.machine, self.state, self.event, self.actor = machine, state, event, actor
-        text = f"Can't {event} a {machine} that is {state} as {actor}."
+        article = "an" if machine[:1].lower() in "aeiou" else "a"
+        text = f"Can't {event} {article} {machine} that is {state} as {actor}."
         if reason:
             text = f"{text[:-1]}: {reason}."
         super().__init__(text, machine=machine, state=state, event=event, actor=actor)

@@ -34,6 +34,7 @@ class IdFactory:
             lambda n: int.from_bytes(os.urandom((n + 7) // 8)) >> ((8 - n % 8) % 8)
         )
         self._lock = threading.Lock()
+        self._last = (-1, 0)
 
     @classmethod
     def seeded(cls, seed: int) -> IdFactory:
@@ -56,5 +57,13 @@ class IdFactory:
             raise ValueError("naive datetime: ids are dated by aware UTC instants")
         millis = int(at.timestamp() * 1000) & ((1 << 48) - 1)
         with self._lock:
-            rand = self._random_bits(80)
+            last_millis, last_rand = self._last
+            step = 1 + self._random_bits(32) if millis == last_millis else 0
+            if step and last_rand + step < 1 << 80:
+                # Monotonic within a millisecond (as ULID specifies), so ids made in order sort
+                # in order; the random step keeps the next id unguessable from the last.
+                rand = last_rand + step
+            else:
+                rand = self._random_bits(80)
+            self._last = (millis, rand)
         return f"{prefix}_{_encode(millis, 10)}{_encode(rand, 16)}"

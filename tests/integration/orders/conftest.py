@@ -199,7 +199,9 @@ class Market:
         return Snapshot(
             orders=[self.details(o.id) for o in orders],
             balances={(b.address, b.currency): b.balance_minor for b in self.app.balances()},
-            events=self.app.units.run(lambda uow: uow.outbox.after(0, 100_000)),
+            events=self.app.units.run(
+                lambda uow: uow.outbox.after(0, 100_000, include_unsettled=True)
+            ),
             payouts=self.app.payouts.find(OPERATOR, None, limit=200),
         )
 

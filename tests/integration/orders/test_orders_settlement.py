@@ -52,7 +52,7 @@ def test_a_payment_the_seller_cannot_afford_is_advanced_against_a_receivable(mar
         3_000,
         47_000,
     )
-    feed = market.app.units.run(lambda uow: uow.outbox.after(0, 1000))
+    feed = market.app.units.run(lambda uow: uow.outbox.after(0, 1000, include_unsettled=True))
     assert [e.type for e in feed if e.type.startswith("settlement.")] == ["settlement.advanced"]
 
 

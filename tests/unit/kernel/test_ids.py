@@ -79,3 +79,17 @@ def test_the_same_instant_gives_the_same_time_part() -> None:
     b = IdFactory.seeded(2).new("rf", START)
 
     assert a.split("_")[1][:10] == b.split("_")[1][:10]
+
+
+def test_ids_made_in_the_same_millisecond_sort_in_the_order_they_were_made() -> None:
+    # given: a busy millisecond
+    ids = IdFactory()
+
+    # when
+    made = [ids.new("ord", START) for _ in range(1_000)]
+
+    # then: still in order, and still not consecutive numbers
+    assert made == sorted(made)
+    assert len(set(made)) == len(made)
+    suffixes = {m[-4:] for m in made}
+    assert len(suffixes) > 900

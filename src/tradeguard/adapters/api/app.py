@@ -167,6 +167,7 @@ def create_api(
     problems.install(api)
     for module in (orders, money, access, webhooks, health):
         api.include_router(module.router)
+    _document_problems_as_problem_json(api)
     return Gateway(
         app=api,
         authenticator=authenticator,
@@ -176,6 +177,29 @@ def create_api(
         metrics=metrics,
         limiter=RateLimiter(),
     )
+
+
+def _document_problems_as_problem_json(api: FastAPI) -> None:
+    """Say in the OpenAPI document that errors come as ``application/problem+json``.
+
+    FastAPI files every response model under ``application/json``; generated clients
+    would then not recognise the error bodies the server actually sends.
+    """
+    build = api.openapi
+
+    def openapi() -> dict[str, Any]:
+        if api.openapi_schema is not None:
+            return api.openapi_schema
+        schema = build()
+        for operation in (op for item in schema.get("paths", {}).values() for op in item.values()):
+            for status, response in operation.get("responses", {}).items():
+                content = response.get("content", {})
+                if status.isdigit() and int(status) >= 400 and "application/json" in content:
+                    content[problems.PROBLEM_JSON] = content.pop("application/json")
+        api.openapi_schema = schema
+        return schema
+
+    api.openapi = openapi  # type: ignore[method-assign]
 
 
 def configure_logging(level: int = logging.INFO) -> None:

@@ -123,14 +123,27 @@ class Authenticator:
         credential = credential.strip()
         if scheme.lower() != "bearer" or not credential:
             raise ApiProblem(
-                "invalid_credentials", "Use 'Authorization: Bearer <API key or token>'.", _CHALLENGE
+                "invalid_credentials", "Use 'Authorization: Bearer <API key or token>'.", CHALLENGE
             )
         if credential.startswith(API_KEY_PREFIX):
             key = self._api_key(credential)
             if key is None:
-                raise ApiProblem("invalid_credentials", "Unknown or revoked API key.", _CHALLENGE)
+                raise ApiProblem("invalid_credentials", "Unknown or revoked API key.", CHALLENGE)
             return Principal("operator", key.id, Party(Actor.OPERATOR, key.id), key.scopes)
         return self._token(credential)
+
+    def needs_lookup(self, authorization: str | None) -> bool:
+        """Whether checking this header may need the database (an API key or staff not cached)."""
+        credential = (authorization or "").partition(" ")[2].strip()
+        if not credential:
+            return False
+        if credential.startswith(API_KEY_PREFIX):
+            return self._get(credential) is None
+        try:
+            subject = str(jwt.decode(credential, options={"verify_signature": False}).get("sub"))
+        except jwt.PyJWTError:
+            return False
+        return subject.startswith("staff:") and self._get(subject) is None
 
     def _api_key(self, plaintext: str) -> ApiKey | None:
         cached = self._get(plaintext)
@@ -158,10 +171,10 @@ class Authenticator:
             raise ApiProblem(
                 "invalid_credentials",
                 "The token has expired; ask the operator for a new one.",
-                _CHALLENGE,
+                CHALLENGE,
             ) from None
         except jwt.PyJWTError:
-            raise ApiProblem("invalid_credentials", "The token is not valid.", _CHALLENGE) from None
+            raise ApiProblem("invalid_credentials", "The token is not valid.", CHALLENGE) from None
         kind, _, subject_id = str(claims["sub"]).partition(":")
         if claims["aud"] == PARTICIPANT_AUDIENCE and kind in ("buyer", "seller") and subject_id:
             return Principal(kind, subject_id, Party(Actor(kind), subject_id))
@@ -169,15 +182,15 @@ class Authenticator:
             account = self._staff(subject_id)
             if account is None or not account.is_active:
                 raise ApiProblem(
-                    "invalid_credentials", "This staff account is disabled.", _CHALLENGE
+                    "invalid_credentials", "Unknown or disabled staff account.", CHALLENGE
                 )
             return Principal(
                 "staff", account.id, Party(account.role.actor, account.id), role=account.role
             )
-        raise ApiProblem("invalid_credentials", "The token is not valid.", _CHALLENGE)
+        raise ApiProblem("invalid_credentials", "The token is not valid.", CHALLENGE)
 
     def _staff(self, staff_id: str) -> StaffAccount | None:
-        cache_key = f"staff:{staff_id}"
+        cache_key = f"staff:{staff_id}"  # the token's subject, as needs_lookup asks for it
         cached = self._get(cache_key)
         if cached is not None:
             return cached.value  # type: ignore[no-any-return]
@@ -199,7 +212,7 @@ class Authenticator:
             self._cache[key] = _Cached(value, time.monotonic())
 
 
-_CHALLENGE: Final = {"WWW-Authenticate": 'Bearer realm="tradeguard"'}
+CHALLENGE: Final = {"WWW-Authenticate": 'Bearer realm="tradeguard"'}
 _bearer = HTTPBearer(
     auto_error=False,
     description="An operator API key (tgk_...), a participant token or a staff token.",
@@ -226,7 +239,7 @@ class Access:
         """Check the caller against the rule; raise 401 or 403."""
         principal: Principal | None = getattr(request.state, "principal", None)
         if principal is None:
-            raise ApiProblem("unauthenticated", headers=_CHALLENGE)
+            raise ApiProblem("unauthenticated", headers=CHALLENGE)
         if principal.kind == "operator":
             if self.operator is None:
                 raise ApiProblem("forbidden", "Operator API keys cannot call this endpoint.")

@@ -25,7 +25,7 @@ import structlog
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
 from tradeguard.access.policy import AccessPolicy
-from tradeguard.adapters.api.auth import Authenticator, Principal
+from tradeguard.adapters.api.auth import CHALLENGE, Authenticator, Principal
 from tradeguard.adapters.api.problems import API_PROBLEMS, PROBLEM_JSON, ApiProblem, problem_body
 from tradeguard.adapters.storage.idempotency import (
     Claim,
@@ -45,6 +45,10 @@ MAX_BODY_BYTES = 1_000_000
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
 _IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
 _QUIET_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
+_BODILESS_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+#: /v1 endpoints anyone may call: logging in, and everything under /v1/public/.
+_PUBLIC_ENDPOINTS = frozenset({("POST", "/v1/staff/sessions")})
+_PUBLIC_PREFIX = "/v1/public/"
 
 log = structlog.get_logger("tradeguard.api")
 
@@ -91,7 +95,9 @@ class RateLimiter:
     def take(self, key: str, per_minute: int) -> float:
         """Spend one token; return 0 if allowed, else the seconds to wait."""
         rate = per_minute / 60.0
-        capacity = max(10.0, per_minute / 4)
+        # A full minute's allowance may arrive at once, and no more: a five-a-minute caller's
+        # sixth quick request waits.
+        capacity = float(per_minute)
         now = time.monotonic()
         with self._lock:
             tokens, last = self._buckets.get(key, (capacity, now))
@@ -140,10 +146,16 @@ class Gateway:
             await send(message)
 
         principal: Principal | None = None
+        path: str = scope["path"]
         try:
-            principal = await anyio.to_thread.run_sync(
-                self.authenticator.authenticate, headers.get("authorization")
-            )
+            if path.startswith("/v1/"):
+                principal = await self._authenticate(headers.get("authorization"))
+                if principal is None and not _is_public(scope["method"], path):
+                    # Before the body is even read: a stranger learns nothing about the
+                    # endpoint's validation rules.
+                    raise ApiProblem("unauthenticated", headers=CHALLENGE)
+            # Health, metrics, documentation and problem pages ignore credentials, so a
+            # load balancer or a browser with a stale token still gets an answer.
             state["principal"] = principal
             raw_target = scope.get("raw_path", b"") + b"?" + scope.get("query_string", b"")
             if b"%00" in raw_target.lower() or "\x00" in scope["path"]:
@@ -157,15 +169,27 @@ class Gateway:
                     "payload_too_large", f"Request bodies are limited to {MAX_BODY_BYTES} bytes."
                 )
             self._limit(principal, scope)
+            body = b""
+            if scope["method"] not in _BODILESS_METHODS:
+                # Read here, not in the route, so the size limit holds however the body is
+                # framed (a chunked body has no Content-Length to check up front).
+                body = await _read_body(receive)
             key = headers.get("idempotency-key")
             if scope["method"] == "POST" and key is not None and principal is not None:
-                await self._idempotent(scope, receive, send_with_id, principal, key)
+                await self._idempotent(scope, body, receive, send_with_id, principal, key)
             else:
-                await self.app(scope, receive, send_with_id)
+                await self.app(scope, _replaying(body, receive), send_with_id)
         except ApiProblem as problem:
             await _send_problem(send_with_id, scope, request_id, problem)
         finally:
             self._observe(scope, principal, status_holder["status"], started, request_id)
+
+    async def _authenticate(self, authorization: str | None) -> Principal | None:
+        # Tokens and remembered API keys are checked on the event loop (microseconds); only a
+        # credential that needs the database goes to a worker thread.
+        if self.authenticator.needs_lookup(authorization):
+            return await anyio.to_thread.run_sync(self.authenticator.authenticate, authorization)
+        return self.authenticator.authenticate(authorization)
 
     def _limit(self, principal: Principal | None, scope: Scope) -> None:
         if principal is None:
@@ -186,11 +210,16 @@ class Gateway:
             )
 
     async def _idempotent(
-        self, scope: Scope, receive: Receive, send: Send, principal: Principal, key: str
+        self,
+        scope: Scope,
+        body: bytes,
+        receive: Receive,
+        send: Send,
+        principal: Principal,
+        key: str,
     ) -> None:
         if not _IDEMPOTENCY_KEY.match(key):
             raise ApiProblem("idempotency_key_invalid")
-        body = await _read_body(receive)
         path = scope["path"] + (
             ("?" + scope["query_string"].decode()) if scope.get("query_string") else ""
         )
@@ -224,13 +253,10 @@ class Gateway:
             return
         state = scope.setdefault("state", {})
         state["idempotency_key"] = key
-        state["request_key"] = f"{principal.key}:{key}"
+        # The generation makes a key reused after it expired a new request (a new checkout),
+        # while a retry of the same use keeps deriving the same identities.
+        state["request_key"] = f"{principal.key}:{key}:{claim.use}"
         captured: dict[str, Any] = {"status": 500, "headers": {}, "body": []}
-
-        async def replay_receive() -> Message:
-            nonlocal body
-            chunk, body = body, b""
-            return {"type": "http.request", "body": chunk, "more_body": False}
 
         async def capture(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -245,7 +271,7 @@ class Gateway:
             await send(message)
 
         try:
-            await self.app(scope, replay_receive, capture)
+            await self.app(scope, _replaying(body, receive), capture)
         except BaseException:
             await anyio.to_thread.run_sync(self.idempotency.release, principal.key, key)
             raise
@@ -282,6 +308,25 @@ class Gateway:
             duration_ms=round(elapsed * 1000, 2),
             principal=principal.key if principal else None,
         )
+
+
+def _is_public(method: str, path: str) -> bool:
+    """Whether a /v1 endpoint answers callers without credentials."""
+    return (method, path) in _PUBLIC_ENDPOINTS or path.startswith(_PUBLIC_PREFIX)
+
+
+def _replaying(body: bytes, receive: Receive) -> Receive:
+    """``receive`` that hands the already-read body to the route, then listens for disconnects."""
+    pending = True
+
+    async def replay() -> Message:
+        nonlocal pending
+        if pending:
+            pending = False
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay
 
 
 async def _read_body(receive: Receive) -> bytes:

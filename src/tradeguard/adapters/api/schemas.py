@@ -377,6 +377,35 @@ class Timeline(BaseModel):
     events: list[TimelineEntry]
 
 
+class EventPublic(TimelineEntry):
+    """One domain event in the feed, with what it is about."""
+
+    subject: str = Field(description="The object the event is about, such as an order id.")
+    order_id: str | None = Field(description="The order concerned, when there is one.")
+
+    @classmethod
+    def of(cls, event: StoredEvent) -> EventPublic:
+        """From an outbox event."""
+        return cls(
+            id=event.id,
+            sequence=event.sequence,
+            type=event.type,
+            occurred_at=event.occurred_at,
+            data=dict(event.data),
+            subject=event.subject,
+            order_id=event.order_id,
+        )
+
+
+class EventPage(BaseModel):
+    """Events in sequence order."""
+
+    data: list[EventPublic]
+    next_after: int = Field(
+        description="Pass as ?after= to poll for what comes next (the last sequence seen)."
+    )
+
+
 # -- money --------------------------------------------------------------------------------------
 
 

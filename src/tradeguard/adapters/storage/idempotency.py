@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -23,6 +23,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from tradeguard.adapters.storage.tables.api import idempotency_keys
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 I = idempotency_keys.c  # noqa: E741 - the table's columns, as elsewhere
 
 
@@ -50,6 +51,16 @@ class ClaimResult:
 
     claim: Claim
     response: StoredResponse | None = None
+    #: When this use of the key began. A key reused after it expired is a new use and must
+    #: create new things; a retry after an abandoned run is the same use and must not.
+    generation: datetime | None = None
+
+    @property
+    def use(self) -> str:
+        """A stable name for this use of the key (part of the request key)."""
+        if self.generation is None:
+            return ""
+        return str((self.generation - _EPOCH) // timedelta(microseconds=1))
 
 
 class IdempotencyStore:
@@ -86,7 +97,7 @@ class IdempotencyStore:
                 .returning(I.key)
             ).first()
             if inserted is not None:
-                return ClaimResult(Claim.EXECUTE)
+                return ClaimResult(Claim.EXECUTE, generation=now)
             row = conn.execute(
                 select(idempotency_keys)
                 .where(I.principal == principal, I.key == key)
@@ -97,12 +108,18 @@ class IdempotencyStore:
             expired = row.expires_at <= now
             abandoned = row.state == "running" and row.locked_until <= now
             if expired or (abandoned and row.fingerprint == fingerprint):
+                # An abandoned run may have committed before it died: the retry keeps its
+                # generation so it finds what the first run made instead of making it again.
+                generation = now if expired else row.created_at
                 conn.execute(
                     update(idempotency_keys)
                     .where(I.principal == principal, I.key == key)
-                    .values({k: v for k, v in values.items() if k not in ("principal", "key")})
+                    .values(
+                        {k: v for k, v in values.items() if k not in ("principal", "key")}
+                        | {"created_at": generation}
+                    )
                 )
-                return ClaimResult(Claim.EXECUTE)
+                return ClaimResult(Claim.EXECUTE, generation=generation)
             if row.fingerprint != fingerprint:
                 return ClaimResult(Claim.MISMATCH)
             if row.state == "done":

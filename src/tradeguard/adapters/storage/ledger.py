@@ -204,7 +204,12 @@ class SqlLedgerStore:
             A.address, A.currency
         )
         if address_prefix is not None:
-            query = query.where(A.address.startswith(address_prefix, autoescape=True))
+            # LIKE uses the index; SQLite's LIKE ignores case, so the exact prefix is checked
+            # too (buyer "B1" must not see buyer "b1"'s accounts).
+            query = query.where(
+                A.address.startswith(address_prefix, autoescape=True),
+                func.substr(A.address, 1, len(address_prefix)) == address_prefix,
+            )
         if addresses is not None:
             query = query.where(A.address.in_(list(addresses)))
         return [

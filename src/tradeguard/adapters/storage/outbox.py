@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, literal_column, or_, select
+from sqlalchemy import bindparam, func, literal_column, or_, select
 
 from tradeguard.adapters.storage.sql import Prepared, Sql
 from tradeguard.adapters.storage.tables.events import outbox_events
@@ -82,12 +82,18 @@ class SqlOutbox:
         rows = self._sql.rows(_FOR_ORDER, {"of_order": order_id, "after": after, "max_rows": limit})
         return [event_from_row(r) for r in rows]
 
-    def after(self, sequence: int, limit: int) -> list[StoredEvent]:
-        """Events after ``sequence``, oldest first."""
-        query = _AFTER_PG if self._sql.is_postgresql else _AFTER
+    def after(
+        self, sequence: int, limit: int, *, include_unsettled: bool = False
+    ) -> list[StoredEvent]:
+        """Events after ``sequence``, oldest first (see the port for ``include_unsettled``)."""
+        query = _AFTER_PG if self._sql.is_postgresql and not include_unsettled else _AFTER
         return [
             event_from_row(r) for r in self._sql.rows(query, {"after": sequence, "max_rows": limit})
         ]
+
+    def last_sequence(self) -> int:
+        """The highest sequence number committed (0 when empty)."""
+        return int(self._sql.scalar(select(func.coalesce(func.max(E.sequence), 0))) or 0)
 
 
 def event_from_row(row: Any) -> StoredEvent:

@@ -122,6 +122,13 @@ class SqlWebhookStore:
         )
         return int(value or 0)
 
+    def cursor(self) -> int:
+        """The last event sequence fanned out, without locking."""
+        value = self._sql.scalar(
+            select(webhook_cursor.c.sequence).where(webhook_cursor.c.name == _CURSOR)
+        )
+        return int(value or 0)
+
     def set_cursor(self, sequence: int) -> None:
         """Advance the cursor."""
         self._sql.run(

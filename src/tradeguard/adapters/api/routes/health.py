@@ -10,7 +10,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
 from tradeguard.adapters.api.deps import AppDep, problems
-from tradeguard.adapters.api.problems import API_PROBLEMS, ApiProblem
+from tradeguard.adapters.api.problems import API_PROBLEMS, STATUS_OF_KIND, ApiProblem
 from tradeguard.adapters.api.schemas import Health
 from tradeguard.adapters.storage import migrations
 from tradeguard.kernel.errors import TradeGuardError
@@ -74,7 +74,12 @@ def problem_type(
     for cls in _all_errors(TradeGuardError):
         if cls.code == code:
             doc = (cls.__doc__ or code).strip().splitlines()[0]
-            return {"code": code, "title": code.replace("_", " ").capitalize(), "description": doc}
+            return {
+                "code": code,
+                "status": STATUS_OF_KIND[cls.kind],
+                "title": code.replace("_", " ").capitalize(),
+                "description": doc,
+            }
     raise ApiProblem("not_found", f"No problem type {code!r}.")
 
 

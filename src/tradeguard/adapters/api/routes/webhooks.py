@@ -8,8 +8,8 @@ from fastapi import APIRouter, Path, Query, status
 
 from tradeguard.adapters.api.deps import COMMON, MAX_SEQUENCE, AppDep, OperatorWebhooks, page_of
 from tradeguard.adapters.api.schemas import (
-    Timeline,
-    TimelineEntry,
+    EventPage,
+    EventPublic,
     WebhookDeliveryPage,
     WebhookDeliveryPublic,
     WebhookEndpointCreate,
@@ -111,7 +111,10 @@ def list_events(
         int, Query(ge=0, le=MAX_SEQUENCE, description="Only events after this sequence number.")
     ] = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-) -> Timeline:
+) -> EventPage:
     """Every domain event in order, for operators who poll instead of (or besides) receiving webhooks."""
     events = app.units.run(lambda uow: uow.outbox.after(after, limit))
-    return Timeline(order_id="", events=[TimelineEntry.of(e) for e in events])
+    return EventPage(
+        data=[EventPublic.of(e) for e in events],
+        next_after=events[-1].sequence if events else after,
+    )
