@@ -139,6 +139,8 @@ class Authenticator:
             return False
         if credential.startswith(API_KEY_PREFIX):
             return self._get(credential) is None
+        if self._get(_TOKEN_CACHE + credential) is not None:
+            return False
         try:
             subject = str(jwt.decode(credential, options={"verify_signature": False}).get("sub"))
         except jwt.PyJWTError:
@@ -154,6 +156,14 @@ class Authenticator:
         return key
 
     def _token(self, token: str) -> Principal:
+        # A client sends the same token with every request for its lifetime: checking the
+        # signature once and remembering the answer (until the token or the cache entry
+        # expires) takes JWT decoding off the per-request path.
+        cached = self._get(_TOKEN_CACHE + token)
+        if cached is not None:
+            principal, expires = cached.value
+            if time.time() < expires:
+                return principal  # type: ignore[no-any-return]
         try:
             unverified = jwt.decode(token, options={"verify_signature": False})
             audience = unverified.get("aud")
@@ -175,6 +185,11 @@ class Authenticator:
             ) from None
         except jwt.PyJWTError:
             raise ApiProblem("invalid_credentials", "The token is not valid.", CHALLENGE) from None
+        principal = self._principal(claims)
+        self._put(_TOKEN_CACHE + token, (principal, float(claims["exp"])))
+        return principal
+
+    def _principal(self, claims: dict[str, Any]) -> Principal:
         kind, _, subject_id = str(claims["sub"]).partition(":")
         if claims["aud"] == PARTICIPANT_AUDIENCE and kind in ("buyer", "seller") and subject_id:
             return Principal(kind, subject_id, Party(Actor(kind), subject_id))
@@ -212,6 +227,7 @@ class Authenticator:
             self._cache[key] = _Cached(value, time.monotonic())
 
 
+_TOKEN_CACHE: Final = "token:"  # noqa: S105 - a cache key prefix, not a secret
 CHALLENGE: Final = {"WWW-Authenticate": 'Bearer realm="tradeguard"'}
 _bearer = HTTPBearer(
     auto_error=False,
@@ -231,7 +247,7 @@ class Access:
     seller: bool = False
     staff: frozenset[StaffRole] = frozenset()
 
-    def __call__(
+    async def __call__(
         self,
         request: Request,
         _credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],

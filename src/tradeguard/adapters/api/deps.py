@@ -23,19 +23,23 @@ class HasId(Protocol):
         ...
 
 
-def get_app(request: Request) -> App:
+# Dependencies are ``async`` though they never wait: FastAPI runs a plain ``def`` dependency
+# in its thread pool, a hop that cost more than the work on every request.
+
+
+async def get_app(request: Request) -> App:
     """The wired services."""
     app: App = request.app.state.tradeguard
     return app
 
 
-def get_authenticator(request: Request) -> Authenticator:
+async def get_authenticator(request: Request) -> Authenticator:
     """Token minting and checking."""
     auth: Authenticator = request.app.state.authenticator
     return auth
 
 
-def request_key(request: Request) -> str | None:
+async def request_key(request: Request) -> str | None:
     """The caller-scoped Idempotency-Key, passed to creations so retries never create twice."""
     key: str | None = getattr(request.state, "request_key", None)
     return key

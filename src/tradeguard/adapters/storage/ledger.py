@@ -80,6 +80,12 @@ class _Statements:
             .on_conflict_do_nothing(index_elements=["idempotency_key"])
             .returning(T.id, T.idempotency_key)
         )
+        # Settlement asks for one or two exact accounts on every release.
+        self.balances_of = Prepared(
+            select(A.address, A.currency, A.kind, A.balance_minor)
+            .where(in_list(A.address, "addresses", dialect))
+            .order_by(A.address, A.currency)
+        )
         self.find = Prepared(
             select(
                 ledger_transfers,
@@ -200,6 +206,12 @@ class SqlLedgerStore:
         self, address_prefix: str | None = None, addresses: Sequence[str] | None = None
     ) -> list[AccountBalance]:
         """Cached balances, by address prefix or exact addresses, ordered by address."""
+        if addresses is not None and address_prefix is None:
+            rows = self._sql.rows(self._q.balances_of, {"addresses": list(addresses)})
+            return [
+                AccountBalance(r.address, r.currency, AccountKind(r.kind), r.balance_minor)
+                for r in rows
+            ]
         query = select(A.address, A.currency, A.kind, A.balance_minor).order_by(
             A.address, A.currency
         )
