@@ -117,12 +117,17 @@ def refund_ceiling(order: Order, reason: RefundReason, earlier: Sequence[RefundR
     goods, not the outbound shipping the buyer paid for (DESIGN.md §5).
     """
     already = sum(r.refunded_minor for r in earlier)
+    # An instant refund the platform never got back (the return was rejected) is money the
+    # buyer already holds: escrow still has it, but it must not be refunded a second time.
+    unrecovered = sum(r.refunded_minor for r in earlier if r.refund_source == "compensation_fund")
     if order.state in ESCROW_STATES:
-        ceiling = order.escrow_minor
+        ceiling = order.escrow_minor - unrecovered
     else:
         # Escrow refunds are in ``order.refunded_minor``; refunds paid by the seller are not.
-        from_seller = sum(r.refunded_minor for r in earlier if r.refund_source != "escrow")
-        ceiling = order.paid_minor - order.refunded_minor - from_seller
+        from_seller = sum(
+            r.refunded_minor for r in earlier if r.refund_source in ("seller_available", "advance")
+        )
+        ceiling = order.paid_minor - order.refunded_minor - from_seller - unrecovered
     if reason == RefundReason.NO_REASON:
         ceiling = min(ceiling, order.subtotal_minor - already)
     return max(0, ceiling)

@@ -715,7 +715,7 @@ class AfterSalesService:
                 f"instant refund {request.id} recovered",
                 destination=FUND,
             )
-            step.facts["instant_recovered_from"] = "escrow"
+            request.refund_source = Source.ESCROW.value
         else:
             available = self._settlement.balance(
                 uow, f"seller:{request.seller_id}:available", request.currency
@@ -746,11 +746,15 @@ class AfterSalesService:
                     )
                 )
             ledger.post_transfers(uow.ledger, transfers, step.now)
-            step.facts["instant_recovered_from"] = (
-                "seller_available" if take == amount else "advance"
+            request.refund_source = (
+                Source.SELLER_AVAILABLE.value if take == amount else Source.ADVANCE.value
             )
         request.instant_recovered = True
-        step.facts.update(refunded_minor=amount, refund_source="compensation_fund")
+        step.facts.update(
+            refunded_minor=amount,
+            refund_source="compensation_fund",
+            recovered_from=request.refund_source,
+        )
         self._reimburse_return_shipping(uow, request, step)
         self._claim_from_carrier(uow, request, amount, step)
 
