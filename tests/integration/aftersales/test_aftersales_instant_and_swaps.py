@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
+from tradeguard.aftersales.errors import RefundAmountInvalid
 from tradeguard.aftersales.model import (
     BuyerHistory,
     BuyerTier,
@@ -126,3 +129,16 @@ def test_matching_serials_auto_refund_when_the_seller_is_silent(shop) -> None:
     assert not request.serial_mismatch
     shop.advance(timedelta(days=10))
     assert shop.refund(request.id).state == S.REFUNDED
+
+
+def test_an_instant_refund_whose_return_was_rejected_is_never_refunded_again(shop) -> None:
+    # given a trusted buyer refunded instantly, whose return the seller then rejected
+    shop.fund()
+    _trusted_buyer(shop)
+    order_id = shop.shipped_order(price=10_000)
+    request = _returned(shop, order_id)
+    shop.app.aftersales.reject_return(request.id, seller("s1"), "empty box")
+    shop.app.aftersales.withdraw(request.id, buyer("b1"))
+    # when the buyer asks again for the same money
+    with pytest.raises(RefundAmountInvalid):
+        shop.request(order_id, K.REFUND_ONLY, R.NOT_AS_DESCRIBED, amount=1)
