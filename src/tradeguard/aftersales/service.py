@@ -117,7 +117,8 @@ class AfterSalesService:
         self._policy = policy
         self._orders = orders
         self._settlement = settlement
-        self._tiers = tier_source or HistoryTierSource(policy, runtime.clock)
+        #: Where buyer tiers come from; the reputation context may plug in its own (DESIGN.md §9).
+        self.tier_source: BuyerTierSource = tier_source or HistoryTierSource(policy, runtime.clock)
         self.escalation = escalation
 
     @property
@@ -391,7 +392,7 @@ class AfterSalesService:
 
     def tier(self, buyer_id: str) -> str:
         """The buyer's tier as the tier source sees it now."""
-        return self._units.run(lambda uow: self._tiers.tier(uow, buyer_id)).value
+        return self._units.run(lambda uow: self.tier_source.tier(uow, buyer_id)).value
 
     # -- deadlines ------------------------------------------------------------------------------
 
@@ -627,7 +628,7 @@ class AfterSalesService:
         self, uow: AfterSalesUnitOfWork, request: RefundRequest, step: _Step
     ) -> None:
         """DESIGN.md §5 极速退款: a trusted buyer is refunded from the fund once the return has tracking."""
-        if not allows_instant_refund(self._tiers.tier(uow, request.buyer_id), self._policy):
+        if not allows_instant_refund(self.tier_source.tier(uow, request.buyer_id), self._policy):
             return
         amount = self._amount_due(uow, request, step.order, None)
         if amount <= 0 or self._fund_headroom(uow, request.currency) < amount:
