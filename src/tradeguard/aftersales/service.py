@@ -38,6 +38,7 @@ from tradeguard.deadlines.model import Deadline, NewDeadline, Outcome
 from tradeguard.events import service as events
 from tradeguard.events.model import DomainEvent
 from tradeguard.kernel.errors import Forbidden, NotFound, TransitionNotAllowed, ValidationFailed
+from tradeguard.kernel.ids import IdFactory
 from tradeguard.kernel.money import Money
 from tradeguard.kernel.parties import Actor, Party
 from tradeguard.kernel.runtime import Runtime
@@ -138,11 +139,14 @@ class AfterSalesService:
         amount_minor: int,
         description: str = "",
         freight_insured: bool = False,
+        request_key: str | None = None,
     ) -> RefundRequest:
         """Open a refund request on an order (buyer, or the operator on the buyer's behalf).
 
         DESIGN.md §5: the request pauses the order's auto-confirm and holds the
-        seller's payouts until it ends; the seller's answer timer starts.
+        seller's payouts until it ends; the seller's answer timer starts. With a
+        ``request_key`` (the API passes the caller's Idempotency-Key) the request id
+        is derived from it, so a retry after a lost response returns the same request.
         """
         if party.actor not in (Actor.BUYER, Actor.OPERATOR):
             raise Forbidden("Only the buyer (or the operator for the buyer) asks for a refund.")
@@ -150,17 +154,22 @@ class AfterSalesService:
         if len(description) > 2000:
             raise ValidationFailed("A description is at most 2000 characters.")
 
+        request_id = IdFactory.derived("rf", request_key) if request_key else None
+
         def work(uow: AfterSalesUnitOfWork) -> RefundRequest:
             now = self._rt.clock.now()
             order = self._order(uow, order_id, party)
             earlier = uow.aftersales.for_order(order.id)
+            replay = next((r for r in earlier if r.id == request_id), None)
+            if replay is not None:
+                return replay
             if any(r.is_open for r in earlier):
                 raise RefundAlreadyOpen(
                     f"Order {order.id} already has an open refund request.", order_id=order.id
                 )
             self._check(order, kind, reason, amount_minor, earlier, now)
             request = RefundRequest(
-                id=self._rt.ids.new("rf", now),
+                id=request_id or self._rt.ids.new("rf", now),
                 order_id=order.id,
                 buyer_id=order.buyer_id,
                 seller_id=order.seller_id,

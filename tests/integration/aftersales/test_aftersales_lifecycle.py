@@ -261,3 +261,15 @@ def test_participants_see_only_their_own_requests(shop) -> None:
             order_id, buyer("b2"), kind=K.REFUND_ONLY, reason=R.NOT_RECEIVED, amount_minor=1
         )
     assert shop.app.aftersales.get(request.id, seller("s1")).id == request.id
+
+
+def test_a_retried_request_with_the_same_request_key_returns_the_first_request(shop) -> None:
+    order_id = shop.shipped_order()
+    first = shop.request(
+        order_id, K.PARTIAL_REFUND, R.QUALITY_PROBLEM, amount=100, request_key="k1"
+    )
+    again = shop.request(
+        order_id, K.PARTIAL_REFUND, R.QUALITY_PROBLEM, amount=100, request_key="k1"
+    )
+    assert again.id == first.id
+    assert shop.event_types(order_id).count("refund.requested") == 1

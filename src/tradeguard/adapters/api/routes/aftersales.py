@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Path, Query, status
 
 from tradeguard.access.model import Scope
 from tradeguard.adapters.api.auth import ALL_STAFF, Access, Principal
-from tradeguard.adapters.api.deps import COMMON, AppDep, Buyer, page_of
+from tradeguard.adapters.api.deps import COMMON, AppDep, Buyer, RequestKey, page_of
 from tradeguard.adapters.api.schemas_aftersales import (
     RefundAgree,
     RefundAmend,
@@ -42,14 +42,19 @@ RefundReader = Annotated[
     summary="Ask for a refund, return or exchange",
 )
 def create_refund(
-    order_id: OrderId, body: RefundCreate, app: AppDep, principal: BuyerOrOperator
+    order_id: OrderId,
+    body: RefundCreate,
+    app: AppDep,
+    principal: BuyerOrOperator,
+    key: RequestKey,
 ) -> RefundPublic:
     """Open a refund request (buyer, or operator with `orders`).
 
     The order's auto-confirm pauses and the seller's payouts are held until it
     ends; the seller's answer deadline starts (24 h unshipped, 36 h refund only,
     5 days return, by default). A no-reason return more than 7 days after receipt
-    is refused with `no_reason_window_passed`.
+    is refused with `no_reason_window_passed`. With an Idempotency-Key, a retry
+    never opens a second request.
     """
     request = app.aftersales.request(
         order_id,
@@ -59,6 +64,7 @@ def create_refund(
         amount_minor=body.amount_minor,
         description=body.description,
         freight_insured=body.freight_insured,
+        request_key=key,
     )
     return RefundPublic.of(request)
 
