@@ -150,7 +150,7 @@ class AfterSalesService:
         """
         if party.actor not in (Actor.BUYER, Actor.OPERATOR):
             raise Forbidden("Only the buyer (or the operator for the buyer) asks for a refund.")
-        kind, reason = RefundKind(kind), RefundReason(reason)
+        kind, reason = _kind_and_reason(kind, reason)
         if len(description) > 2000:
             raise ValidationFailed("A description is at most 2000 characters.")
 
@@ -217,8 +217,10 @@ class AfterSalesService:
                 raise RefundNotAllowed(
                     f"A request may be amended at most {self._policy.buyer_amendments_max} times."
                 )
-            new_kind = RefundKind(kind) if kind is not None else request.kind
-            new_reason = RefundReason(reason) if reason is not None else request.reason
+            new_kind, new_reason = _kind_and_reason(
+                kind if kind is not None else request.kind,
+                reason if reason is not None else request.reason,
+            )
             new_amount = amount_minor if amount_minor is not None else request.requested_minor
             if REFUND_TRANSITIONS.allows(request.state, RefundEvent.AMEND, party.actor):
                 others = [r for r in uow.aftersales.for_order(order.id) if r.id != request.id]
@@ -840,6 +842,17 @@ def _may_see(request: RefundRequest, party: Party) -> bool:
     if party.actor == Actor.SELLER:
         return request.seller_id == party.id
     return True
+
+
+def _kind_and_reason(kind: str, reason: str) -> tuple[RefundKind, RefundReason]:
+    try:
+        return RefundKind(kind), RefundReason(reason)
+    except ValueError:
+        raise ValidationFailed(
+            f"Unknown refund kind or reason: {kind!r}, {reason!r}.",
+            kinds=[k.value for k in RefundKind],
+            reasons=[r.value for r in RefundReason],
+        ) from None
 
 
 def _escalated(request: RefundRequest) -> EscalatedRequest:
