@@ -197,6 +197,56 @@ TOP_UP = {"amount_minor": 100_000, "currency": "CNY", "reference": "bank-2026010
 SCAN = {"status": "in_transit", "occurred_at": "2026-01-05T12:00:00Z", "location": "Hangzhou"}
 WEBHOOK = {"url": "http://127.0.0.1:9/hooks", "event_types": ["order.*"]}
 
+# -- after-sales (issue 4): world-building helpers ------------------------------------------------
+
+
+def _after_sales_request(world: Any, state: str) -> str:
+    """A refund request of b1 from s1 in ``state``, on a fresh shipped order (made once per world)."""
+    from tradeguard.aftersales.model import RefundKind, RefundReason
+    from tradeguard.kernel.parties import buyer, seller
+
+    made: dict[str, str] = vars(world).setdefault("after_sales_requests", {})
+    if state in made:
+        return made[state]
+    service, b1, s1 = world.api.app.aftersales, buyer("b1"), seller("s1")
+    order = world.api.shipped_order("b1", "phys-s1")
+    kind = RefundKind.EXCHANGE if "exchange" in state else RefundKind.RETURN_AND_REFUND
+    request = service.request(
+        order["id"], b1, kind=kind, reason=RefundReason.QUALITY_PROBLEM, amount_minor=1_000
+    )
+    if state == "refused":
+        service.refuse(request.id, s1, "the item works")
+    if state in ("awaiting_return", "return_shipped", "exchange_returned", "exchange_replaced"):
+        service.agree(request.id, s1)
+    if state in ("return_shipped", "exchange_returned", "exchange_replaced"):
+        service.ship_return(request.id, b1, carrier="YTO", tracking_number="YT1")
+    if state == "exchange_replaced":
+        service.ship_replacement(request.id, s1, carrier="SF", tracking_number="SF2")
+    made[state] = request.id
+    return request.id
+
+
+def on_refund(state: str, action: str = "", json: Any = None) -> Send:
+    """A request about a refund request of b1 from s1 in ``state``."""
+    return lambda world, caller: Call(
+        f"/v1/refunds/{_after_sales_request(world, state)}{action}", json
+    )
+
+
+def new_refund(world: Any, caller: str) -> Call:
+    """Ask for a partial refund on a fresh shipped order of b1 from s1."""
+    made = vars(world)
+    if "refundable_order" not in made:
+        made["refundable_order"] = world.api.shipped_order("b1", "phys-s1")
+    order = made["refundable_order"]
+    body = {"kind": "partial_refund", "reason": "quality_problem", "amount_minor": 100}
+    return Call(f"/v1/orders/{order['id']}/refunds", body)
+
+
+REFUSAL = {"reason": "the item works"}
+RETURN = {"carrier": "YTO", "tracking_number": "YT77", "serial_numbers": []}
+
+
 # -- THE TABLE ------------------------------------------------------------------------------------
 
 ORDERS, PAYMENTS, TOKENS, WEBHOOKS = Scope.ORDERS, Scope.PAYMENTS, Scope.TOKENS, Scope.WEBHOOKS
@@ -248,6 +298,20 @@ TABLE: Final[list[Rule]] = [
     Rule("GET",    "/readyz",                                          None,        ANY, ANY, ALL_STAFF, fixed("/readyz"), public=True),
     Rule("GET",    "/metrics",                                         None,        ANY, ANY, ALL_STAFF, fixed("/metrics"), public=True),
     Rule("GET",    "/problems/{code}",                                 None,        ANY, ANY, ALL_STAFF, fixed("/problems/purchase_limit_exceeded"), public=True),
+    # -- after-sales (issue 4) --
+    Rule("POST",   "/v1/orders/{order_id}/refunds",                    ORDERS,      OWN, NO,  NO_STAFF,  new_refund),
+    Rule("GET",    "/v1/refunds",                                      ORDERS,      ANY, ANY, ALL_STAFF, fixed("/v1/refunds")),
+    Rule("GET",    "/v1/refunds/{refund_id}",                          ORDERS,      OWN, OWN, ALL_STAFF, on_refund("requested")),
+    Rule("POST",   "/v1/refunds/{refund_id}/agree",                    None,        NO,  OWN, NO_STAFF,  on_refund("requested", "/agree", {})),
+    Rule("POST",   "/v1/refunds/{refund_id}/refuse",                   None,        NO,  OWN, NO_STAFF,  on_refund("requested", "/refuse", REFUSAL)),
+    Rule("POST",   "/v1/refunds/{refund_id}/amend",                    None,        OWN, NO,  NO_STAFF,  on_refund("refused", "/amend", {"amount_minor": 500})),
+    Rule("POST",   "/v1/refunds/{refund_id}/escalate",                 None,        OWN, NO,  NO_STAFF,  on_refund("refused", "/escalate")),
+    Rule("POST",   "/v1/refunds/{refund_id}/withdraw",                 ORDERS,      OWN, NO,  NO_STAFF,  on_refund("requested", "/withdraw")),
+    Rule("POST",   "/v1/refunds/{refund_id}/return-shipment",          None,        OWN, NO,  NO_STAFF,  on_refund("awaiting_return", "/return-shipment", RETURN)),
+    Rule("POST",   "/v1/refunds/{refund_id}/confirm-return",           None,        NO,  OWN, NO_STAFF,  on_refund("return_shipped", "/confirm-return")),
+    Rule("POST",   "/v1/refunds/{refund_id}/reject-return",            None,        NO,  OWN, NO_STAFF,  on_refund("return_shipped", "/reject-return", REFUSAL)),
+    Rule("POST",   "/v1/refunds/{refund_id}/replacement-shipment",     None,        NO,  OWN, NO_STAFF,  on_refund("exchange_returned", "/replacement-shipment", SHIPMENT)),
+    Rule("POST",   "/v1/refunds/{refund_id}/confirm-replacement",      None,        OWN, NO,  NO_STAFF,  on_refund("exchange_replaced", "/confirm-replacement")),
 ]
 # fmt: on
 

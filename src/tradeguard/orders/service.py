@@ -77,6 +77,7 @@ class _Intent:
     payment_reference: str | None = None
     refund_minor: int = 0
     refund_reference: str | None = None
+    refund_destination: str | None = None  #: default: the buyer's funding account
     reason: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -499,12 +500,22 @@ class OrderService:
         )
 
     def refund_from_escrow(
-        self, uow: OrdersUnitOfWork, order_id: str, amount_minor: int, reference: str, reason: str
+        self,
+        uow: OrdersUnitOfWork,
+        order_id: str,
+        amount_minor: int,
+        reference: str,
+        reason: str,
+        *,
+        destination: str | None = None,
     ) -> Order:
         """Return part of the escrow to the buyer; the whole escrow closes the order.
 
         The ``reference`` names the refund: asking again with the same reference
-        (a retry) finds the refund already made and changes nothing.
+        (a retry) finds the refund already made and changes nothing. A
+        ``destination`` other than the buyer's funding account (the compensation
+        fund taking back an instant refund it paid the buyer earlier) still counts
+        as refunded: the buyer has the money either way.
         """
         order = self._load(uow, order_id, _SYSTEM)
         key = f"order:{order.id}:refund:{reference}"
@@ -518,7 +529,12 @@ class OrderService:
                 f"A refund from escrow is between 1 and {order.escrow_minor} minor units.",
                 escrow_minor=order.escrow_minor,
             )
-        intent = _Intent(refund_minor=amount_minor, refund_reference=reference, reason=reason)
+        intent = _Intent(
+            refund_minor=amount_minor,
+            refund_reference=reference,
+            refund_destination=destination,
+            reason=reason,
+        )
         event = (
             OrderEvent.CLOSE_REFUNDED if amount_minor == order.escrow_minor else OrderEvent.REFUND
         )
@@ -821,7 +837,7 @@ class OrderService:
                 refund = self._transfer(
                     order,
                     order.escrow_account,
-                    order.buyer_funding_account,
+                    intent.refund_destination or order.buyer_funding_account,
                     amount,
                     TransferReason.REFUND,
                     key,
@@ -836,7 +852,7 @@ class OrderService:
             refund = self._transfer(
                 order,
                 order.escrow_account,
-                order.buyer_funding_account,
+                intent.refund_destination or order.buyer_funding_account,
                 intent.refund_minor,
                 TransferReason.REFUND,
                 key,

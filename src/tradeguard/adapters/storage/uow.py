@@ -13,6 +13,7 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
 from tradeguard.adapters.storage.access import SqlAccessStore
+from tradeguard.adapters.storage.aftersales import SqlRefundStore
 from tradeguard.adapters.storage.deadlines import SqlDeadlineStore
 from tradeguard.adapters.storage.ledger import SqlLedgerStore
 from tradeguard.adapters.storage.orders import SqlOrderStore
@@ -41,6 +42,7 @@ class SqlUnitOfWork:
         self.outbox = SqlOutbox(self.sql)
         self.access = SqlAccessStore(self.sql)
         self.webhooks = SqlWebhookStore(self.sql)
+        self.aftersales = SqlRefundStore(self.sql)
 
     @contextmanager
     def savepoint(self) -> Iterator[None]:

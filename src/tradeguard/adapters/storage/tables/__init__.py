@@ -2,6 +2,7 @@
 
 from tradeguard.adapters.storage.tables import (
     access,
+    aftersales,
     api,
     deadlines,
     events,
@@ -11,4 +12,14 @@ from tradeguard.adapters.storage.tables import (
 )
 from tradeguard.adapters.storage.tables.base import metadata
 
-__all__ = ["access", "api", "deadlines", "events", "ledger", "metadata", "orders", "webhooks"]
+__all__ = [
+    "access",
+    "aftersales",
+    "api",
+    "deadlines",
+    "events",
+    "ledger",
+    "metadata",
+    "orders",
+    "webhooks",
+]
