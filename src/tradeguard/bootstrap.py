@@ -22,6 +22,7 @@ from tradeguard.adapters.storage.idempotency import IdempotencyStore
 from tradeguard.adapters.storage.uow import SqlUnitOfWork, SqlUnits
 from tradeguard.deadlines import service as deadlines
 from tradeguard.deadlines.model import Deadline, Outcome, WorkerReport
+from tradeguard.disputes.service import DisputeService
 from tradeguard.events.webhooks import Resolver, WebhookService
 from tradeguard.kernel.clock import Clock, SystemClock
 from tradeguard.kernel.ids import IdFactory
@@ -49,6 +50,7 @@ class App:
     access: AccessService
     webhooks: WebhookService
     idempotency: IdempotencyStore
+    disputes: DisputeService
 
     @property
     def clock(self) -> Clock:
@@ -60,6 +62,7 @@ class App:
         handlers: dict[str, Any] = {}
         handlers.update(self.orders.deadline_handlers())
         handlers.update(self.settlement.deadline_handlers())
+        handlers.update(self.disputes.deadline_handlers())
         return handlers
 
     def reminder_handlers(self) -> dict[str, Handler]:
@@ -112,16 +115,18 @@ def build_app(
     )
     units = SqlUnits(engine)
     settlement = SettlementService(units, runtime, policy.settlement)
+    orders = OrderService(units, runtime, policy.orders, settlement)
     return App(
         engine=engine,
         units=units,
         worker_units=SqlUnits(engine, pipelined=False),
         runtime=runtime,
         policy=policy,
-        orders=OrderService(units, runtime, policy.orders, settlement),
+        orders=orders,
         payouts=PayoutService(units, runtime, settlement),
         settlement=settlement,
         access=AccessService(units, runtime),
         webhooks=WebhookService(units, runtime, policy.webhooks, resolver or resolve),
         idempotency=IdempotencyStore(engine),
+        disputes=DisputeService(units, runtime, policy.disputes, orders, settlement),
     )

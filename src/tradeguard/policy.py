@@ -23,6 +23,7 @@ import holidays
 from pydantic import Field, ValidationError, field_validator
 
 from tradeguard.access.policy import AccessPolicy
+from tradeguard.disputes.policy import DisputePolicy
 from tradeguard.events.policy import WebhookPolicy
 from tradeguard.kernel.errors import TradeGuardError
 from tradeguard.kernel.periods import WorkingCalendar
@@ -76,6 +77,7 @@ class Policy(PolicySection):
     settlement: SettlementPolicy = Field(default_factory=SettlementPolicy)
     webhooks: WebhookPolicy = Field(default_factory=WebhookPolicy)
     access: AccessPolicy = Field(default_factory=AccessPolicy)
+    disputes: DisputePolicy = Field(default_factory=DisputePolicy)
 
 
 def preset_names() -> list[str]:

@@ -14,6 +14,7 @@ from sqlalchemy.exc import DBAPIError
 
 from tradeguard.adapters.storage.access import SqlAccessStore
 from tradeguard.adapters.storage.deadlines import SqlDeadlineStore
+from tradeguard.adapters.storage.disputes import SqlDisputeStore
 from tradeguard.adapters.storage.ledger import SqlLedgerStore
 from tradeguard.adapters.storage.orders import SqlOrderStore
 from tradeguard.adapters.storage.outbox import SqlOutbox
@@ -41,6 +42,7 @@ class SqlUnitOfWork:
         self.outbox = SqlOutbox(self.sql)
         self.access = SqlAccessStore(self.sql)
         self.webhooks = SqlWebhookStore(self.sql)
+        self.disputes = SqlDisputeStore(self.sql)
 
     @contextmanager
     def savepoint(self) -> Iterator[None]:

@@ -4,6 +4,7 @@ from tradeguard.adapters.storage.tables import (
     access,
     api,
     deadlines,
+    disputes,
     events,
     ledger,
     orders,
@@ -11,4 +12,14 @@ from tradeguard.adapters.storage.tables import (
 )
 from tradeguard.adapters.storage.tables.base import metadata
 
-__all__ = ["access", "api", "deadlines", "events", "ledger", "metadata", "orders", "webhooks"]
+__all__ = [
+    "access",
+    "api",
+    "deadlines",
+    "disputes",
+    "events",
+    "ledger",
+    "metadata",
+    "orders",
+    "webhooks",
+]
