@@ -7,6 +7,7 @@ one); every decision in these tests is signed and verifiable.
 from __future__ import annotations
 
 import base64
+import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -52,6 +53,30 @@ class TestKey:
 
     def public_keys(self) -> dict[str, str]:
         return {self.key_id: self._public}
+
+
+@dataclass(frozen=True)
+class Ref:
+    """A stored blob's reference."""
+
+    sha256: str
+    size: int
+    content_type: str
+
+
+class MemoryBlobs:
+    """A content-addressed blob store in memory (for an App built without one)."""
+
+    def __init__(self) -> None:
+        self.blobs: dict[str, bytes] = {}
+
+    def put(self, data: bytes, content_type: str) -> Ref:
+        digest = hashlib.sha256(data).hexdigest()
+        self.blobs[digest] = data
+        return Ref(digest, len(data), content_type)
+
+    def get(self, sha256: str) -> bytes:
+        return self.blobs[sha256]
 
 
 class Disputes:
@@ -178,6 +203,7 @@ def platform_key() -> TestKey:
 def disputes(app: App, clock: FakeClock, platform_key: TestKey) -> Disputes:
     """The default-policy app, with a platform key to sign decisions."""
     app.disputes.signer = getattr(app, "platform_keys", None) or platform_key
+    app.disputes.blobs = getattr(app, "blobs", None) or MemoryBlobs()
     if getattr(app, "platform_keys", None) is not None:
         app.platform_keys.init()  # type: ignore[attr-defined]
     return Disputes(app, clock)
