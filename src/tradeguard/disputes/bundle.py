@@ -32,6 +32,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
 FORMAT: Final = "tradeguard-evidence-bundle/1"
 
 #: ``(public_keys, data, key_id, signature_b64) -> bool``
@@ -59,6 +62,23 @@ class Signed:
         return {"key_id": self.key_id, "signature_b64": self.signature_b64}
 
 
+def ed25519_check(
+    public_keys: Mapping[str, str], data: bytes, key_id: str, signature_b64: str
+) -> bool:
+    """True when ``signature_b64`` is ``key_id``'s Ed25519 signature of ``data``.
+
+    Public keys are base64 raw 32-byte Ed25519 keys, as ``GET /v1/public/platform-keys`` lists them.
+    """
+    try:
+        key = Ed25519PublicKey.from_public_bytes(
+            base64.b64decode(public_keys[key_id], validate=True)
+        )
+        key.verify(base64.b64decode(signature_b64, validate=True), data)
+    except (KeyError, TypeError, ValueError, binascii.Error, InvalidSignature):
+        return False
+    return True
+
+
 def unsigned_part(bundle: Mapping[str, Any]) -> dict[str, Any]:
     """Everything the bundle signature covers."""
     return {k: v for k, v in bundle.items() if k != "signature"}
@@ -79,15 +99,14 @@ def verify_bundle(
 
     Checks, in order: the format; the bundle signature; each attachment's
     sha256 against its bytes and against the evidence that names it; each chain
-    proof; each decision's signature and its digest of the evidence.
+    proof; each decision's signature and its digest of the evidence. Malformed
+    parts are reported as such, never raised.
     """
     if not isinstance(bundle, dict):
         return ["the bundle is not a JSON object"]
-    failures: list[str] = []
     if bundle.get("format") != FORMAT:
-        failures.append(f"unknown format {bundle.get('format')!r} (expected {FORMAT})")
-        return failures
-    failures += _check_signed(
+        return [f"unknown format {bundle.get('format')!r} (expected {FORMAT})"]
+    failures = _check_signed(
         "bundle signature",
         bundle.get("signature"),
         canonical_json(unsigned_part(bundle)),
@@ -97,48 +116,61 @@ def verify_bundle(
     evidence = bundle.get("evidence")
     attachments = bundle.get("attachments")
     if not isinstance(evidence, list) or not isinstance(attachments, dict):
-        return [*failures, "evidence or attachments missing"]
+        return [*failures, "evidence or attachments missing or malformed"]
+    contents: dict[str, bytes] = {}
     for sha, encoded in attachments.items():
-        try:
-            content = base64.b64decode(str(encoded), validate=True)
-        except (binascii.Error, ValueError):
+        content = _b64(encoded)
+        if content is None:
             failures.append(f"attachment {sha}: not valid base64")
             continue
+        contents[sha] = content
         actual = hashlib.sha256(content).hexdigest()
         if actual != sha:
             failures.append(f"attachment {sha}: content hashes to {actual}")
+    by_id: dict[Any, Any] = {}
     for item in evidence:
-        attachment = item.get("attachment") if isinstance(item, dict) else None
-        if attachment:
-            sha = attachment.get("sha256")
-            if sha not in attachments:
-                failures.append(f"evidence {item.get('id')}: attachment {sha} is missing")
-            else:
-                size = len(base64.b64decode(str(attachments[sha]), validate=False))
-                if size != attachment.get("size"):
-                    failures.append(
-                        f"evidence {item.get('id')}: attachment size {size} != {attachment.get('size')}"
-                    )
-    by_id = {item.get("id"): item for item in evidence if isinstance(item, dict)}
-    for entry in bundle.get("chain_proofs") or []:
-        evidence_id = entry.get("evidence_id")
-        proof = entry.get("proof")
-        if not isinstance(proof, dict):
-            failures.append(f"chain proof of {evidence_id}: missing")
+        if not isinstance(item, dict):
+            failures.append("evidence: an item is not a JSON object")
             continue
-        quoted = by_id.get(evidence_id, {}).get("data", {}).get("proof")
-        if quoted != proof:
+        by_id[item.get("id")] = item
+        attachment = item.get("attachment")
+        if attachment is None:
+            continue
+        if not isinstance(attachment, dict):
+            failures.append(f"evidence {item.get('id')}: attachment reference malformed")
+            continue
+        sha = attachment.get("sha256")
+        if sha not in attachments:
+            failures.append(f"evidence {item.get('id')}: attachment {sha} is missing")
+        elif sha in contents and len(contents[sha]) != attachment.get("size"):
+            failures.append(
+                f"evidence {item.get('id')}: attachment size {len(contents[sha])} != {attachment.get('size')}"
+            )
+    proofs = bundle.get("chain_proofs")
+    if not isinstance(proofs, list):
+        failures.append("chain proofs missing or malformed")
+        proofs = []
+    for entry in proofs:
+        evidence_id = entry.get("evidence_id") if isinstance(entry, dict) else None
+        proof = entry.get("proof") if isinstance(entry, dict) else None
+        if not isinstance(proof, dict):
+            failures.append(f"chain proof of {evidence_id}: missing or malformed")
+            continue
+        quoted = by_id.get(evidence_id, {}).get("data")
+        if not isinstance(quoted, dict) or quoted.get("proof") != proof:
             failures.append(f"chain proof of {evidence_id}: differs from the evidence item's proof")
         failures += [
             f"chain proof of {evidence_id}: {problem}"
             for problem in check_proof(proof, public_keys)
         ]
     digest = evidence_sha256(evidence)
-    decisions = bundle.get("decisions") or []
+    decisions = bundle.get("decisions")
+    if not isinstance(decisions, list):
+        return [*failures, "decisions missing or malformed"]
     for index, entry in enumerate(decisions):
         payload = entry.get("payload") if isinstance(entry, dict) else None
         if not isinstance(payload, dict):
-            failures.append(f"decision {index}: payload missing")
+            failures.append(f"decision {index}: payload missing or malformed")
             continue
         name = f"decision {payload.get('decision_id')}"
         failures += _check_signed(
@@ -148,6 +180,15 @@ def verify_bundle(
             # Only the last decision saw the final evidence; earlier ones are checked by signature.
             failures.append(f"{name}: the evidence differs from what the decision saw")
     return failures
+
+
+def _b64(value: Any) -> bytes | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        return None
 
 
 def _check_signed(

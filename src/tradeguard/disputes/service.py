@@ -8,6 +8,7 @@ facts into the outbox) before writing the case back.
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -17,7 +18,7 @@ from tradeguard.deadlines import service as deadlines
 from tradeguard.deadlines.model import Deadline, NewDeadline
 from tradeguard.deadlines.model import Outcome as TimerOutcome
 from tradeguard.disputes import rules
-from tradeguard.disputes.bundle import canonical_json, evidence_sha256
+from tradeguard.disputes.bundle import FORMAT, canonical_json, evidence_sha256
 from tradeguard.disputes.model import (
     CASE_TRANSITIONS,
     EVENT_TYPES,
@@ -145,6 +146,33 @@ def case_snapshot(case: Case) -> dict[str, Any]:
         "complainant": case.complainant.value,
         "state": case.state.value,
         "overdue": case.overdue,
+    }
+
+
+def case_document(case: Case) -> dict[str, Any]:
+    """The case as JSON, for bundles."""
+
+    def at(value: datetime | None) -> str | None:
+        return value.isoformat() if value else None
+
+    return {
+        **case_snapshot(case),
+        "currency": case.currency,
+        "description": case.description,
+        "claimed_minor": case.claimed_minor,
+        "after_sales_request_id": case.after_sales_request_id,
+        "created_at": at(case.created_at),
+        "response_due_at": at(case.response_due_at),
+        "responded_at": at(case.responded_at),
+        "response_statement": case.response_statement,
+        "respondent_silent": case.respondent_silent,
+        "evidence_due_at": at(case.evidence_due_at),
+        "sla_due_at": at(case.sla_due_at),
+        "suggestion": case.suggestion.to_dict() if case.suggestion else None,
+        "outcome": case.outcome.value if case.outcome else None,
+        "decided_at": at(case.decided_at),
+        "appealed_at": at(case.appealed_at),
+        "closed_at": at(case.closed_at),
     }
 
 
@@ -597,6 +625,50 @@ class DisputeService:
             if item.blob_sha256 == sha256 and self.blobs is not None:
                 return self.blobs.get(sha256), item.content_type or "application/octet-stream"
         raise NotFound("attachment", sha256)
+
+    def export_bundle(self, case_id: str, party: Party) -> dict[str, Any]:
+        """The case as one signed evidence bundle (see :mod:`tradeguard.disputes.bundle`).
+
+        Only submitted evidence goes in, with each attachment's bytes, each chat
+        range's chain proof and every signed decision; the platform key signs the whole.
+        """
+        signer, blobs = self.signer, self.blobs
+        if signer is None:
+            raise Conflict(
+                "The platform signing key is not set up; run `tradeguard keys platform-init`."
+            )
+        details = self.get(case_id, party)
+        items = [i for i in details.evidence if i.submitted]
+        attachments: dict[str, str] = {}
+        for item in items:
+            if item.blob_sha256 and item.blob_sha256 not in attachments:
+                if blobs is None:
+                    raise Conflict("The blob store is not enabled; attachments cannot be exported.")
+                attachments[item.blob_sha256] = base64.b64encode(
+                    blobs.get(item.blob_sha256)
+                ).decode()
+        bundle: dict[str, Any] = {
+            "format": FORMAT,
+            "exported_at": self._rt.clock.now().isoformat(),
+            "case": case_document(details.case),
+            "evidence": [evidence_record(i) for i in items],
+            "attachments": attachments,
+            "chain_proofs": [
+                {"evidence_id": i.id, "proof": i.data["proof"]}
+                for i in items
+                if i.kind == EvidenceKind.CHAT_RANGE and "proof" in i.data
+            ],
+            "decisions": [
+                {
+                    "payload": d.payload,
+                    "signature": {"key_id": d.key_id, "signature_b64": d.signature_b64},
+                }
+                for d in details.decisions
+            ],
+        }
+        signature = signer.sign(canonical_json(bundle))
+        bundle["signature"] = {"key_id": signature.key_id, "signature_b64": signature.signature_b64}
+        return bundle
 
     def decided_case_ids(self) -> list[str]:
         """Every case that has a decision, oldest first (for ``evidence export --all``)."""
