@@ -6,9 +6,20 @@ from tradeguard.adapters.storage.tables import (
     deadlines,
     events,
     ledger,
+    messaging,
     orders,
     webhooks,
 )
 from tradeguard.adapters.storage.tables.base import metadata
 
-__all__ = ["access", "api", "deadlines", "events", "ledger", "metadata", "orders", "webhooks"]
+__all__ = [
+    "access",
+    "api",
+    "deadlines",
+    "events",
+    "ledger",
+    "messaging",
+    "metadata",
+    "orders",
+    "webhooks",
+]
