@@ -185,7 +185,11 @@ class BlobStore(Protocol):
 
 
 class ChatRecords(Protocol):
-    """Conversations' chain proofs, from the messaging context."""
+    """Conversations and their chain proofs, from the messaging context."""
+
+    def get(self, party: Any, conversation_id: str) -> Any:
+        """The conversation (``buyer_id``, ``seller_id``, ``order_id``), or NotFound."""
+        ...
 
     def chain_proof(self, conversation_id: str, from_seq: int | None, to_seq: int | None) -> Any:
         """Messages of the range with the proof; ``to_dict()`` gives its JSON form."""

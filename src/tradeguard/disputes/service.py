@@ -491,13 +491,21 @@ class DisputeService:
         if promise_seq is not None and not from_seq <= promise_seq <= to_seq:
             raise ValidationFailed("promise_seq lies inside the quoted range.", field="promise_seq")
 
+        # The proof is taken before this unit of work: proving may checkpoint the conversation
+        # in a unit of its own, which must not wait on this one's locks.
+        case = self.get(case_id, party).case
+        conversation = chats.get(_SYSTEM, conversation_id)
+        same_parties = (conversation.buyer_id, conversation.seller_id) == (
+            case.buyer_id,
+            case.seller_id,
+        )
+        if not same_parties or conversation.order_id not in (None, case.order_id):
+            raise NotFound("conversation", conversation_id)
+        proof_dict = chats.chain_proof(conversation_id, from_seq, to_seq).to_dict()
+
         def work(uow: DisputesUnitOfWork) -> EvidenceItem:
             now = self._rt.clock.now()
             case = self._load(uow, case_id, party)
-            proof = chats.chain_proof(conversation_id, from_seq, to_seq)
-            proof_dict = proof.to_dict()
-            if not _conversation_of(proof_dict, case):
-                raise NotFound("conversation", conversation_id)
             data: dict[str, Any] = {
                 "conversation_id": conversation_id,
                 "from_seq": from_seq,
@@ -562,6 +570,7 @@ class DisputeService:
             raise Forbidden("Only an arbitrator decides a dispute.")
         _check_text("reason", request.reason, 4000)
         _check_decision(request)
+        self._load_signer()
 
         def work(uow: DisputesUnitOfWork) -> Decision:
             case = self._load(uow, case_id, party)
@@ -637,6 +646,7 @@ class DisputeService:
             raise Conflict(
                 "The platform signing key is not set up; run `tradeguard keys platform-init`."
             )
+        self._load_signer()
         details = self.get(case_id, party)
         items = [i for i in details.evidence if i.submitted]
         attachments: dict[str, str] = {}
@@ -669,6 +679,13 @@ class DisputeService:
         signature = signer.sign(canonical_json(bundle))
         bundle["signature"] = {"key_id": signature.key_id, "signature_b64": signature.signature_b64}
         return bundle
+
+    def _load_signer(self) -> None:
+        # The platform key is loaded (or created) in a unit of its own before ours starts,
+        # so that signing inside our unit of work needs no database.
+        load = getattr(self.signer, "signer", None)
+        if callable(load):
+            load()
 
     def decided_case_ids(self) -> list[str]:
         """Every case that has a decision, oldest first (for ``evidence export --all``)."""
@@ -1175,14 +1192,6 @@ def _may_see(case: Case, party: Party) -> bool:
 def _check_text(name: str, value: str, limit: int, *, allow_empty: bool = False) -> None:
     if (not allow_empty and not value.strip()) or len(value) > limit or "\x00" in value:
         raise ValidationFailed(f"{name} is 1 to {limit} characters.", field=name)
-
-
-def _conversation_of(proof: dict[str, Any], case: Case) -> bool:
-    order_id = proof.get("order_id")
-    participants = {proof.get("buyer_id"), proof.get("seller_id")}
-    if order_id is not None:
-        return bool(order_id == case.order_id)
-    return participants == {case.buyer_id, case.seller_id}
 
 
 def _message_at(proof: dict[str, Any], seq: int) -> dict[str, Any] | None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -22,6 +21,7 @@ from tradeguard.adapters.cli.common import (
 from tradeguard.disputes.bundle import ed25519_check, verify_bundle
 from tradeguard.kernel.errors import ValidationFailed
 from tradeguard.kernel.parties import OPERATOR
+from tradeguard.messaging.chain import verify_chain_proof
 
 evidence_cli = typer.Typer(
     help="Evidence bundles of disputes: export and offline verification.", no_args_is_help=True
@@ -83,7 +83,7 @@ def evidence_verify(
     def run() -> None:
         bundle = _read_json(bundle_file, "bundle")
         keys = _keys(public_keys, db, policy)
-        failures = verify_bundle(bundle, keys, ed25519_check, check_chain_proof)
+        failures = verify_bundle(bundle, keys, ed25519_check, verify_chain_proof)
         if not failures:
             evidence = len(bundle.get("evidence", []))
             out.print(
@@ -96,11 +96,6 @@ def evidence_verify(
         raise fail(f"{len(failures)} check(s) failed")
 
     guarded(run)
-
-
-def check_chain_proof(proof: Mapping[str, Any], keys: Mapping[str, str]) -> list[str]:
-    """Chain proofs are checked by the messaging context's verifier."""
-    return ["cannot verify chain proofs: messaging is not available"]
 
 
 def _keys(path: Path | None, db: str | None, policy: Path | None) -> dict[str, str]:

@@ -7,6 +7,7 @@ from tradeguard.adapters.storage.tables import (
     disputes,
     events,
     ledger,
+    messaging,
     orders,
     webhooks,
 )
@@ -19,6 +20,7 @@ __all__ = [
     "disputes",
     "events",
     "ledger",
+    "messaging",
     "metadata",
     "orders",
     "webhooks",

@@ -1,7 +1,7 @@
 """Disputes: cases, evidence, signed decisions
 
 Revision ID: 0005
-Revises: 0002
+Revises: 0004
 Create Date: 2026-12-02 12:16:23.438965
 """
 
@@ -14,7 +14,7 @@ from sqlalchemy.dialects import postgresql
 import tradeguard.adapters.storage.types
 
 revision = "0005"
-down_revision = "0002"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
