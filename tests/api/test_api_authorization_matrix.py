@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Final, cast
 
 import fastapi.routing
@@ -205,6 +206,12 @@ WEBHOOK = {"url": "http://127.0.0.1:9/hooks", "event_types": ["order.*"]}
 ARBITRATOR_ONLY: Final = frozenset({StaffRole.ARBITRATOR})
 CASE_STAFF: Final = frozenset({StaffRole.SUPPORT, StaffRole.ARBITRATOR})
 DISPUTE_PNG: Final = b"\x89PNG\r\n\x1a\n photo of an empty parcel"
+
+
+@pytest.fixture(autouse=True)
+def _blobs_in_a_scratch_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Uploads go to this test's own directory, never the working directory."""
+    monkeypatch.setenv("TRADEGUARD_BLOB_DIR", str(tmp_path / "blobs"))
 
 
 def dispute_case(world: Any, state: str) -> dict[str, Any]:

@@ -10,11 +10,21 @@ from __future__ import annotations
 
 import base64
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
+
+import pytest
 
 from tradeguard.access.model import StaffRole
 from tradeguard.disputes.bundle import ed25519_check, verify_bundle
 from tradeguard.messaging.chain import verify_chain_proof
+
+
+@pytest.fixture(autouse=True)
+def _blobs_in_a_scratch_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Uploads go to this test's own directory, never the working directory."""
+    monkeypatch.setenv("TRADEGUARD_BLOB_DIR", str(tmp_path / "blobs"))
+
 
 SHOP, BUYER = "yaoji-chuangfu", "buyer-20140109"
 PNG = b"\x89PNG\r\n\x1a\n" + b"alipay screenshot: paid 0.90" * 8

@@ -1,21 +1,17 @@
 """Fixtures for the dispute tests: a marketplace with orders in every state, and a case helper.
 
-The platform key is a real Ed25519 key (the signing context's when the App has
-one); every decision in these tests is signed and verifiable.
+The platform key is the signing context's Ed25519 key; every decision in these
+tests is signed and verifiable, and uploads go to the test's own blob directory.
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from tradeguard.bootstrap import App
 from tradeguard.deadlines.model import WorkerReport
@@ -29,54 +25,6 @@ from tradeguard.orders.rules import CartLine
 CNY = "CNY"
 ARBITRATOR = Party(Actor.ARBITRATOR, "stf_arbitrator")
 SUPPORT = Party(Actor.SUPPORT, "stf_support")
-
-
-@dataclass(frozen=True)
-class Sig:
-    """A signature as the platform key returns it."""
-
-    key_id: str
-    signature_b64: str
-
-
-class TestKey:
-    """An in-memory Ed25519 platform key with the DecisionSigner interface."""
-
-    def __init__(self) -> None:
-        self._key = Ed25519PrivateKey.generate()
-        raw = self._key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
-        self.key_id = "test-" + raw.hex()[:12]
-        self._public = base64.b64encode(raw).decode()
-
-    def sign(self, data: bytes) -> Sig:
-        return Sig(self.key_id, base64.b64encode(self._key.sign(data)).decode())
-
-    def public_keys(self) -> dict[str, str]:
-        return {self.key_id: self._public}
-
-
-@dataclass(frozen=True)
-class Ref:
-    """A stored blob's reference."""
-
-    sha256: str
-    size: int
-    content_type: str
-
-
-class MemoryBlobs:
-    """A content-addressed blob store in memory (for an App built without one)."""
-
-    def __init__(self) -> None:
-        self.blobs: dict[str, bytes] = {}
-
-    def put(self, data: bytes, content_type: str) -> Ref:
-        digest = hashlib.sha256(data).hexdigest()
-        self.blobs[digest] = data
-        return Ref(digest, len(data), content_type)
-
-    def get(self, sha256: str) -> bytes:
-        return self.blobs[sha256]
 
 
 class Disputes:
@@ -194,18 +142,16 @@ class Disputes:
         ]
 
 
-@pytest.fixture
-def platform_key() -> TestKey:
-    return TestKey()
+@pytest.fixture(autouse=True)
+def _blobs_in_a_scratch_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Uploads go to this test's own directory, never the working directory."""
+    monkeypatch.setenv("TRADEGUARD_BLOB_DIR", str(tmp_path / "blobs"))
 
 
 @pytest.fixture
-def disputes(app: App, clock: FakeClock, platform_key: TestKey) -> Disputes:
-    """The default-policy app, with a platform key to sign decisions."""
-    app.disputes.signer = getattr(app, "platform_keys", None) or platform_key
-    app.disputes.blobs = getattr(app, "blobs", None) or MemoryBlobs()
-    if getattr(app, "platform_keys", None) is not None:
-        app.platform_keys.init()  # type: ignore[attr-defined]
+def disputes(app: App, clock: FakeClock) -> Disputes:
+    """The default-policy app with its platform key created (decisions are signed with it)."""
+    app.platform_keys.init()
     return Disputes(app, clock)
 
 

@@ -106,7 +106,7 @@ def test_no_decision_before_review(disputes) -> None:
         disputes.decide(case.id, outcome="dismissed")
 
 
-def test_a_decision_is_signed_with_the_platform_key(disputes, platform_key) -> None:
+def test_a_decision_is_signed_with_the_platform_key(disputes) -> None:
     # given
     case = disputes.to_review(disputes.file(disputes.shipped()).id)
     # when
