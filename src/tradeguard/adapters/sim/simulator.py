@@ -425,4 +425,7 @@ class Simulator:
 
 def default_behaviours() -> list[Behaviour]:
     """Every context's simulated parties, in a fixed order (the order is part of the seed)."""
-    return []
+    # Behaviour modules import this one, so they are imported when asked for.
+    from tradeguard.adapters.sim.disputes import DisputeBehaviour
+
+    return [DisputeBehaviour()]
