@@ -171,3 +171,47 @@ def test_cli_exports_and_verifies_a_bundle_and_fails_on_tampering(
     assert bad.exit_code == 1
     assert "bundle signature: invalid" in bad.stderr
     assert "evidence differs" in bad.stderr
+
+
+def test_cli_exports_every_decided_case_and_verifies_with_the_keys_of_the_database(
+    decided, disputes, tmp_path: Path, database
+) -> None:
+    # given: one decided case and one still open
+    case, _, _ = decided
+    disputes.file(disputes.shipped(), CaseType.NOT_RECEIVED)
+    out_dir = tmp_path / "bundles"
+    runner = CliRunner()
+    # when
+    exported = runner.invoke(
+        cli, ["evidence", "export", "--all", "--out", str(out_dir), "--db", database.url]
+    )
+    # then: only the decided case, and it verifies
+    assert exported.exit_code == 0, exported.output
+    assert sorted(p.name for p in out_dir.iterdir()) == [f"{case.id}.json"]
+    verified = runner.invoke(
+        cli, ["evidence", "verify", str(out_dir / f"{case.id}.json"), "--db", database.url]
+    )
+    assert verified.exit_code == 0, verified.output
+
+
+def test_cli_refuses_bad_requests_in_one_line(tmp_path: Path, database) -> None:
+    # given
+    runner = CliRunner()
+    not_json = tmp_path / "bundle.json"
+    not_json.write_text("{ nope")
+    keys = tmp_path / "keys.json"
+    keys.write_text("{}")
+    # when
+    neither = runner.invoke(cli, ["evidence", "export", "--db", database.url])
+    broken = runner.invoke(cli, ["evidence", "verify", str(not_json), "--public-keys", str(keys)])
+    unknown = runner.invoke(
+        cli,
+        ["evidence", "export", "dsp_nope", "--out", str(tmp_path / "x.json"), "--db", database.url],
+    )
+    # then
+    for result, text in ((neither, "--all"), (broken, "is not JSON"), (unknown, "No dispute")):
+        assert result.exit_code == 1
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1, result.stderr
+        assert lines[0].startswith("error: ")
+        assert text in lines[0]
