@@ -78,6 +78,13 @@ class DisputePolicy(PolicySection):
         default=("image/png", "image/jpeg", "image/webp", "application/pdf", "text/plain"),
         description="Content types a party may upload as evidence.",
     )
+    max_quoted_messages: int = Field(
+        default=10_000,
+        strict=True,
+        ge=1,
+        le=100_000,
+        description="The longest chat range a party may quote as evidence, in messages.",
+    )
     max_staged_items: int = Field(
         default=20, strict=True, ge=1, le=200, description="Items a party may stage per case."
     )

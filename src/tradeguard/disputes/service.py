@@ -484,9 +484,11 @@ class DisputeService:
         chats = self.chats
         if chats is None:
             raise Conflict("Messaging is not enabled; chat cannot be quoted.")
-        if from_seq < 0 or to_seq < from_seq or to_seq - from_seq > 1000:
+        longest = self._policy.max_quoted_messages
+        if from_seq < 1 or to_seq < from_seq or to_seq - from_seq >= longest:
             raise ValidationFailed(
-                "A chat range is from_seq <= to_seq, at most 1000 messages.", field="to_seq"
+                f"A chat range is 1 <= from_seq <= to_seq, at most {longest} messages.",
+                field="to_seq",
             )
         if promise_seq is not None and not from_seq <= promise_seq <= to_seq:
             raise ValidationFailed("promise_seq lies inside the quoted range.", field="promise_seq")
