@@ -39,6 +39,7 @@ bench: $(STAMP) ## Benchmarks against PostgreSQL (TRADEGUARD_DATABASE_URL): serv
 	$(BIN)/python benchmarks/order_lifecycle.py $(BENCH_ARGS)
 	$(BIN)/python benchmarks/http_lifecycle.py $(BENCH_ARGS)
 	$(BIN)/python benchmarks/mixed_workload.py
+	$(BIN)/python benchmarks/disputes.py
 
 .PHONY: help
 help: ## List the targets

@@ -15,22 +15,29 @@ from typing import Any
 from sqlalchemy import Engine
 
 from tradeguard.access.service import AccessService
+from tradeguard.adapters.blobs import LocalBlobStore
+from tradeguard.adapters.links import DecisionToAfterSales, EscalationToDisputes
 from tradeguard.adapters.net import resolve
 from tradeguard.adapters.storage import migrations
 from tradeguard.adapters.storage.engine import make_engine
 from tradeguard.adapters.storage.idempotency import IdempotencyStore
 from tradeguard.adapters.storage.uow import SqlUnitOfWork, SqlUnits
 from tradeguard.aftersales.service import AfterSalesService
+from tradeguard.blobs.ports import BlobStore
 from tradeguard.deadlines import service as deadlines
 from tradeguard.deadlines.model import Deadline, Outcome, WorkerReport
+from tradeguard.disputes.service import DisputeService
 from tradeguard.events.webhooks import Resolver, WebhookService
 from tradeguard.kernel.clock import Clock, SystemClock
 from tradeguard.kernel.ids import IdFactory
 from tradeguard.kernel.runtime import Runtime
 from tradeguard.ledger.model import AccountBalance, Violation
+from tradeguard.messaging.scan import ScamScanner
+from tradeguard.messaging.service import MessagingService
 from tradeguard.orders.service import OrderService, PayoutService
 from tradeguard.orders.settlement import SettlementService
 from tradeguard.policy import Policy, load_policy
+from tradeguard.signing.service import PlatformKeys
 
 Handler = Callable[[SqlUnitOfWork, Deadline, datetime], Outcome]
 
@@ -51,6 +58,11 @@ class App:
     webhooks: WebhookService
     idempotency: IdempotencyStore
     aftersales: AfterSalesService
+    disputes: DisputeService
+    platform_keys: PlatformKeys
+    blobs: BlobStore
+    scanner: ScamScanner
+    messaging: MessagingService
 
     @property
     def clock(self) -> Clock:
@@ -63,6 +75,7 @@ class App:
         handlers.update(self.orders.deadline_handlers())
         handlers.update(self.settlement.deadline_handlers())
         handlers.update(self.aftersales.deadline_handlers())
+        handlers.update(self.disputes.deadline_handlers())
         return handlers
 
     def reminder_handlers(self) -> dict[str, Handler]:
@@ -116,6 +129,23 @@ def build_app(
     units = SqlUnits(engine)
     settlement = SettlementService(units, runtime, policy.settlement)
     orders = OrderService(units, runtime, policy.orders, settlement)
+    platform_keys = PlatformKeys(units, runtime)
+    blobs = LocalBlobStore.from_policy(policy.blobs)
+    scanner = ScamScanner(policy.messaging.scan)
+    messaging = MessagingService(units, runtime, policy.messaging, platform_keys, blobs, scanner)
+    aftersales = AfterSalesService(units, runtime, policy.aftersales, orders, settlement)
+    disputes = DisputeService(
+        units,
+        runtime,
+        policy.disputes,
+        orders,
+        settlement,
+        signer=platform_keys,
+        blobs=blobs,
+        chats=messaging,
+        after_sales=DecisionToAfterSales(aftersales),
+    )
+    aftersales.escalation = EscalationToDisputes(disputes)
     return App(
         engine=engine,
         units=units,
@@ -128,5 +158,10 @@ def build_app(
         access=AccessService(units, runtime),
         webhooks=WebhookService(units, runtime, policy.webhooks, resolver or resolve),
         idempotency=IdempotencyStore(engine),
-        aftersales=AfterSalesService(units, runtime, policy.aftersales, orders, settlement),
+        aftersales=aftersales,
+        disputes=disputes,
+        platform_keys=platform_keys,
+        blobs=blobs,
+        scanner=scanner,
+        messaging=messaging,
     )

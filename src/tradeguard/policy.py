@@ -24,10 +24,13 @@ from pydantic import Field, ValidationError, field_validator
 
 from tradeguard.access.policy import AccessPolicy
 from tradeguard.aftersales.policy import AfterSalesPolicy
+from tradeguard.blobs.policy import BlobPolicy
+from tradeguard.disputes.policy import DisputePolicy
 from tradeguard.events.policy import WebhookPolicy
 from tradeguard.kernel.errors import TradeGuardError
 from tradeguard.kernel.periods import WorkingCalendar
 from tradeguard.kernel.policytypes import PolicySection
+from tradeguard.messaging.policy import MessagingPolicy
 from tradeguard.orders.policy import OrderPolicy, SettlementPolicy
 
 
@@ -78,6 +81,9 @@ class Policy(PolicySection):
     webhooks: WebhookPolicy = Field(default_factory=WebhookPolicy)
     access: AccessPolicy = Field(default_factory=AccessPolicy)
     aftersales: AfterSalesPolicy = Field(default_factory=AfterSalesPolicy)
+    disputes: DisputePolicy = Field(default_factory=DisputePolicy)
+    messaging: MessagingPolicy = Field(default_factory=MessagingPolicy)
+    blobs: BlobPolicy = Field(default_factory=BlobPolicy)
 
 
 def preset_names() -> list[str]:

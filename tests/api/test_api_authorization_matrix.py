@@ -22,7 +22,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Final
+from pathlib import Path
+from typing import Any, Final, cast
 
 import fastapi.routing
 import pytest
@@ -32,6 +33,9 @@ from tradeguard.access.model import Scope, StaffRole
 from tradeguard.adapters.api.app import create_api
 from tradeguard.adapters.api.problems import PROBLEM_JSON
 from tradeguard.bootstrap import App
+from tradeguard.disputes.model import CaseType, EvidenceKind
+from tradeguard.disputes.service import DecisionRequest
+from tradeguard.kernel.parties import Actor, Party, buyer, seller
 from tradeguard.policy import build_policy
 
 # -- who calls ------------------------------------------------------------------------------------
@@ -245,6 +249,82 @@ def new_refund(world: Any, caller: str) -> Call:
 
 REFUSAL = {"reason": "the item works"}
 RETURN = {"carrier": "YTO", "tracking_number": "YT77", "serial_numbers": []}
+# -- disputes (issue 5, part B): cases of b1 against s1 in each state, made on first use --------
+
+ARBITRATOR_ONLY: Final = frozenset({StaffRole.ARBITRATOR})
+CASE_STAFF: Final = frozenset({StaffRole.SUPPORT, StaffRole.ARBITRATOR})
+DISPUTE_PNG: Final = b"\x89PNG\r\n\x1a\n photo of an empty parcel"
+
+
+@pytest.fixture(autouse=True)
+def _blobs_in_a_scratch_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Uploads go to this test's own directory, never the working directory."""
+    monkeypatch.setenv("TRADEGUARD_BLOB_DIR", str(tmp_path / "blobs"))
+
+
+def dispute_case(world: Any, state: str) -> dict[str, Any]:
+    """A not-received case of b1 against s1 about a fresh shipped order, brought to ``state``."""
+    cache = vars(world).setdefault("dispute_cases", {})
+    if state in cache:
+        return cast(dict[str, Any], cache[state])
+    app = world.api.app
+    order = world.api.shipped_order("b1", "phys-s1")
+    case = app.disputes.file(buyer("b1"), order["id"], CaseType.NOT_RECEIVED, "never came")
+    if state == "with_upload":
+        item = app.disputes.stage_evidence(
+            case.id,
+            buyer("b1"),
+            EvidenceKind.PHOTO,
+            "parcel",
+            content=DISPUTE_PNG,
+            content_type="image/png",
+        )
+        app.disputes.submit_evidence(case.id, buyer("b1"))
+        cache[state] = {"id": case.id, "sha256": item.blob_sha256}
+        return cast(dict[str, Any], cache[state])
+    if state != "awaiting":
+        app.disputes.respond(case.id, seller("s1"), "shipped")
+        app.disputes.submit_evidence(case.id, buyer("b1"))
+        app.disputes.submit_evidence(case.id, seller("s1"))
+    if state in ("decided", "appealed"):
+        arbitrator = Party(Actor.ARBITRATOR, "stf_matrix")
+        app.disputes.decide(case.id, arbitrator, DecisionRequest("dismissed", "no evidence"))
+    if state == "appealed":
+        app.disputes.appeal(case.id, buyer("b1"), "new facts")
+    cache[state] = {"id": case.id, "order_id": order["id"]}
+    return cast(dict[str, Any], cache[state])
+
+
+def on_case(state: str, action: str = "", json: Any = None) -> Send:
+    """A request about one of b1's cases against s1 in ``state``."""
+    return lambda world, caller: Call(
+        f"/v1/disputes/{dispute_case(world, state)['id']}{action}", json
+    )
+
+
+def file_dispute(world: Any, caller: str) -> Call:
+    order = world.api.paid_order("b1", "phys-s1")
+    if caller in (OWN_SELLER, OTHER_SELLER):
+        body = {"order_id": order["id"], "type": "malicious_review", "description": "extortion"}
+    else:
+        body = {"order_id": order["id"], "type": "not_received", "description": "never came"}
+    return Call("/v1/disputes", body)
+
+
+def chat_quote(world: Any, caller: str) -> Call:
+    case = dispute_case(world, "awaiting")
+    if "dispute_chat" not in vars(world):
+        app = world.api.app
+        conversation = app.messaging.start(buyer("b1"), seller_id="s1", order_id=case["order_id"])
+        app.messaging.post(buyer("b1"), conversation.id, "where is my parcel?")
+        world.dispute_chat = conversation.id
+    body = {"conversation_id": world.dispute_chat, "from_seq": 1, "to_seq": 1}
+    return Call(f"/v1/disputes/{case['id']}/chat-quotes", body)
+
+
+def case_attachment(world: Any, caller: str) -> Call:
+    case = dispute_case(world, "with_upload")
+    return Call(f"/v1/disputes/{case['id']}/attachments/{case['sha256']}")
 
 
 # -- THE TABLE ------------------------------------------------------------------------------------
@@ -312,6 +392,22 @@ TABLE: Final[list[Rule]] = [
     Rule("POST",   "/v1/refunds/{refund_id}/reject-return",            None,        NO,  OWN, NO_STAFF,  on_refund("return_shipped", "/reject-return", REFUSAL)),
     Rule("POST",   "/v1/refunds/{refund_id}/replacement-shipment",     None,        NO,  OWN, NO_STAFF,  on_refund("exchange_returned", "/replacement-shipment", SHIPMENT)),
     Rule("POST",   "/v1/refunds/{refund_id}/confirm-replacement",      None,        OWN, NO,  NO_STAFF,  on_refund("exchange_replaced", "/confirm-replacement")),
+    # -- disputes (issue 5, part B) --
+    Rule("POST",   "/v1/disputes",                                     None,        OWN, OWN, NO_STAFF,  file_dispute),
+    Rule("GET",    "/v1/disputes",                                     ORDERS,      ANY, ANY, ALL_STAFF, fixed("/v1/disputes")),
+    Rule("GET",    "/v1/dispute-queue",                                None,        NO,  NO,  ALL_STAFF, fixed("/v1/dispute-queue")),
+    Rule("GET",    "/v1/disputes/{case_id}",                           ORDERS,      OWN, OWN, ALL_STAFF, on_case("awaiting")),
+    Rule("POST",   "/v1/disputes/{case_id}/response",                  None,        OWN, OWN, NO_STAFF,  on_case("awaiting", "/response", {"statement": "Shipped on time."})),
+    Rule("POST",   "/v1/disputes/{case_id}/evidence",                  None,        OWN, OWN, NO_STAFF,  on_case("awaiting", "/evidence", {"kind": "statement", "title": "what happened"})),
+    Rule("POST",   "/v1/disputes/{case_id}/evidence/submit",           None,        OWN, OWN, NO_STAFF,  on_case("awaiting", "/evidence/submit")),
+    Rule("POST",   "/v1/disputes/{case_id}/chat-quotes",               None,        OWN, OWN, NO_STAFF,  chat_quote),
+    Rule("GET",    "/v1/disputes/{case_id}/attachments/{sha256}",      ORDERS,      OWN, OWN, ALL_STAFF, case_attachment),
+    Rule("POST",   "/v1/disputes/{case_id}/decision",                  None,        NO,  NO,  ARBITRATOR_ONLY, on_case("under_review", "/decision", {"outcome": "dismissed", "reason": "no evidence"})),
+    Rule("POST",   "/v1/disputes/{case_id}/appeal",                    None,        OWN, OWN, NO_STAFF,  on_case("decided", "/appeal", {"reason": "new facts"})),
+    Rule("POST",   "/v1/disputes/{case_id}/appeal/take-up",            None,        NO,  NO,  CASE_STAFF, on_case("appealed", "/appeal/take-up")),
+    Rule("POST",   "/v1/disputes/{case_id}/withdraw",                  None,        OWN, OWN, NO_STAFF,  on_case("awaiting", "/withdraw", {"reason": "solved"})),
+    Rule("GET",    "/v1/disputes/{case_id}/bundle",                    ORDERS,      OWN, OWN, ALL_STAFF, on_case("decided", "/bundle")),
+    # -- end disputes --
 ]
 # fmt: on
 

@@ -18,7 +18,15 @@ from tradeguard import __version__
 from tradeguard.adapters.api import problems
 from tradeguard.adapters.api.auth import Authenticator
 from tradeguard.adapters.api.gateway import Gateway, Metrics, RateLimiter
-from tradeguard.adapters.api.routes import access, aftersales, health, money, orders, webhooks
+from tradeguard.adapters.api.routes import (
+    access,
+    aftersales,
+    disputes,
+    health,
+    money,
+    orders,
+    webhooks,
+)
 from tradeguard.adapters.dispatch import WebhookDispatcher
 from tradeguard.adapters.net import resolve
 from tradeguard.bootstrap import App
@@ -166,7 +174,7 @@ def create_api(
     api.state.dispatcher = dispatcher
     api.state.background = work
     problems.install(api)
-    for module in (orders, money, access, webhooks, health, aftersales):
+    for module in (orders, money, access, webhooks, health, aftersales, disputes):
         api.include_router(module.router)
     _document_problems_as_problem_json(api)
     return Gateway(

@@ -12,6 +12,8 @@ from tradeguard.adapters.cli import (  # noqa: F401 - registers the commands
     access,
     aftersales,
     core,
+    evidence,
+    messaging,
     server,
 )
 from tradeguard.adapters.cli.common import cli

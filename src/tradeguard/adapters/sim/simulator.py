@@ -425,6 +425,8 @@ class Simulator:
 
 def default_behaviours() -> list[Behaviour]:
     """Every context's simulated parties, in a fixed order (the order is part of the seed)."""
+    # Behaviour modules import this one, so they are imported when asked for.
     from tradeguard.adapters.sim.aftersales import AfterSalesBehaviour
+    from tradeguard.adapters.sim.disputes import DisputeBehaviour
 
-    return [AfterSalesBehaviour()]
+    return [AfterSalesBehaviour(), DisputeBehaviour()]

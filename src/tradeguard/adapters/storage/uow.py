@@ -15,9 +15,13 @@ from sqlalchemy.exc import DBAPIError
 from tradeguard.adapters.storage.access import SqlAccessStore
 from tradeguard.adapters.storage.aftersales import SqlRefundStore
 from tradeguard.adapters.storage.deadlines import SqlDeadlineStore
+from tradeguard.adapters.storage.disputes import SqlDisputeStore
 from tradeguard.adapters.storage.ledger import SqlLedgerStore
+from tradeguard.adapters.storage.messaging import SqlMessagingStore
 from tradeguard.adapters.storage.orders import SqlOrderStore
 from tradeguard.adapters.storage.outbox import SqlOutbox
+from tradeguard.adapters.storage.risk import SqlRiskSignalStore
+from tradeguard.adapters.storage.signing import SqlPlatformKeyStore
 from tradeguard.adapters.storage.sql import Sql
 from tradeguard.adapters.storage.webhooks import SqlWebhookStore
 from tradeguard.kernel.errors import AlreadyExists, TransientFailure
@@ -43,6 +47,10 @@ class SqlUnitOfWork:
         self.access = SqlAccessStore(self.sql)
         self.webhooks = SqlWebhookStore(self.sql)
         self.aftersales = SqlRefundStore(self.sql)
+        self.disputes = SqlDisputeStore(self.sql)
+        self.messaging = SqlMessagingStore(self.sql)
+        self.platform_keys = SqlPlatformKeyStore(self.sql)
+        self.risk_signals = SqlRiskSignalStore(self.sql)
 
     @contextmanager
     def savepoint(self) -> Iterator[None]:

@@ -1,0 +1,93 @@
+"""Dispute tables (DESIGN.md §6): cases, evidence items, signed decisions."""
+
+from __future__ import annotations
+
+from sqlalchemy import BigInteger, Boolean, Column, Index, Integer, String, Table, Text, text
+
+from tradeguard.adapters.storage.tables.base import metadata
+from tradeguard.adapters.storage.types import Json, UTCDateTime
+
+dispute_cases = Table(
+    "dispute_cases",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("type", String(32), nullable=False),
+    Column("order_id", String(40), nullable=False, index=True),
+    Column("buyer_id", String(64), nullable=False),
+    Column("seller_id", String(64), nullable=False),
+    Column("complainant", String(16), nullable=False),
+    Column("state", String(24), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("description", Text, nullable=False),
+    Column("claimed_minor", BigInteger, nullable=False),
+    Column("after_sales_request_id", String(64)),
+    Column("response_due_at", UTCDateTime),
+    Column("responded_at", UTCDateTime),
+    Column("response_statement", Text),
+    Column("respondent_silent", Boolean, nullable=False, server_default=text("false")),
+    Column("evidence_due_at", UTCDateTime),
+    Column("buyer_submitted_at", UTCDateTime),
+    Column("seller_submitted_at", UTCDateTime),
+    Column("review_started_at", UTCDateTime),
+    Column("sla_due_at", UTCDateTime),
+    Column("overdue", Boolean, nullable=False, server_default=text("false")),
+    Column("overdue_at", UTCDateTime),
+    Column("suggestion", Json),
+    Column("outcome", String(16)),
+    Column("decided_at", UTCDateTime),
+    Column("appeal_due_at", UTCDateTime),
+    Column("appealed_by", String(16)),
+    Column("appealed_at", UTCDateTime),
+    Column("appeal_reason", Text),
+    Column("holds_auto_confirm", Boolean, nullable=False, server_default=text("false")),
+    Column("closed_at", UTCDateTime),
+    Column("close_reason", String(32)),
+    Column("extra", Json, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Index(None, "buyer_id", "id"),
+    Index(None, "seller_id", "id"),
+    Index(None, "state", "overdue", "id"),
+)
+
+dispute_evidence = Table(
+    "dispute_evidence",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("case_id", String(40), nullable=False),
+    Column("party", String(16), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("provenance", String(16), nullable=False),
+    Column("title", String(200), nullable=False),
+    Column("data", Json, nullable=False),
+    Column("submitted", Boolean, nullable=False),
+    Column("counts", Boolean, nullable=False),
+    Column("note", String(500)),
+    Column("blob_sha256", String(64)),
+    Column("blob_size", Integer),
+    Column("content_type", String(100)),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index(None, "case_id", "id"),
+)
+
+dispute_decisions = Table(
+    "dispute_decisions",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("case_id", String(40), nullable=False),
+    Column("order_id", String(40), nullable=False, index=True),
+    Column("outcome", String(16), nullable=False),
+    Column("refund_minor", BigInteger, nullable=False),
+    Column("compensation_minor", BigInteger, nullable=False),
+    Column("credit_points", Integer, nullable=False),
+    Column("reviews_excluded", Integer, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("decided_by", String(100), nullable=False),
+    Column("decided_at", UTCDateTime, nullable=False),
+    Column("payload", Json, nullable=False),
+    Column("key_id", String(100)),
+    Column("signature_b64", String(200)),
+    Column("money_source", String(24)),
+    Column("appeal_round", Integer, nullable=False),
+    Index(None, "case_id", "appeal_round", unique=True),
+)

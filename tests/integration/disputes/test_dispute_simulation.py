@@ -1,0 +1,28 @@
+"""DESIGN.md §15: the simulated dispute abusers meet the rules of §6 on an accelerated clock."""
+
+from __future__ import annotations
+
+from tradeguard.adapters.sim.disputes import DisputeBehaviour
+from tradeguard.adapters.sim.simulator import SimulationConfig, Simulator
+
+
+def test_simulated_abusers_lose_and_wronged_buyers_win(app, clock) -> None:
+    # given: a small market where many buyers and shops abuse complaints
+    behaviour = DisputeBehaviour(
+        false_complainer_share=0.3,
+        fake_screenshot_share=0.2,
+        promise_breaker_share=0.4,
+        harasser_share=0.3,
+    )
+    config = SimulationConfig(days=12, buyers=30, sellers=6, seed=11, virtual_seller_share=0.4)
+    # when
+    summary = Simulator(app, clock, config, [behaviour]).run().as_dict()
+    figures = summary["disputes"]
+    # then: every false "not shipped" complaint on delivered top-ups was dismissed
+    assert figures["by_actor"]["seed002"].keys() == {"dismissed"}
+    # and: a doctored payment screenshot never counted
+    assert figures["fake_screenshots_counted_as_payment"] == 0
+    assert sum(figures["cases_filed"].values()) > 0
+    # and: buyers who quoted a broken promise won
+    assert set(figures["by_actor"].get("promise", {})) <= {"buyer_wins"}
+    assert summary["ledger_ok"]
