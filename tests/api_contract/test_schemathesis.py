@@ -48,7 +48,15 @@ from schemathesis.specs.openapi.checks import (
 from sqlalchemy import event
 
 from tradeguard.adapters.api.app import create_api
-from tradeguard.adapters.api.routes import access, disputes, health, money, orders, webhooks
+from tradeguard.adapters.api.routes import (
+    access,
+    aftersales,
+    disputes,
+    health,
+    money,
+    orders,
+    webhooks,
+)
 from tradeguard.adapters.storage.engine import make_engine
 from tradeguard.bootstrap import App, build_app
 from tradeguard.kernel.clock import FakeClock
@@ -72,7 +80,7 @@ MAX_EXAMPLES = 12
 #: Every operation the routers declare, as ``(METHOD, path)``; the schema must list exactly these.
 OPERATIONS = sorted(
     (method, route.path)
-    for module in (orders, money, access, webhooks, health, disputes)
+    for module in (orders, money, access, webhooks, health, aftersales, disputes)
     for route in module.router.routes
     for method in getattr(route, "methods", ())
 )

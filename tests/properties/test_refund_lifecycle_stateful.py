@@ -390,6 +390,7 @@ def _machine_for(database: Database) -> type[RuleBasedStateMachine]:
             if r is None:
                 return
             party = _party(actor, r.buyer)
+            before = r.state
             serials = ("SWAPPED",) if swapped else ("SN-" + r.order_id,)
             shipped = [
                 s
@@ -409,7 +410,7 @@ def _machine_for(database: Database) -> type[RuleBasedStateMachine]:
                     shipping_minor=postage,
                 ),
             )
-            if r.state == RSHIP:
+            if before == AWAIT and r.state == RSHIP:
                 r.swapped = bool(shipped and shipped[0].serial_numbers) and swapped
                 assert self.app.aftersales.get(r.id, OPERATOR).serial_mismatch == r.swapped
 
