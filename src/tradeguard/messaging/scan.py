@@ -20,7 +20,7 @@ reason                      fires on
 ``off_platform_contact``    moving the chat to WeChat, QQ, WhatsApp, Telegram…
 ``reorder_link``            "the price was wrong / changed — re-order through this link"
 ``refund_link``             "system error / compensation — get your refund through this link"
-``impersonates_platform``   a buyer or seller claiming to be the platform's customer service
+``impersonates_platform``   a buyer or seller saying they are the platform's customer service
 =========================== ==================================================================
 
 Terms are matched with one Aho–Corasick automaton over the text with spaces and
@@ -76,7 +76,8 @@ class Term(StrEnum):
     REORDER = "reorder"  #: price wrong / changed, re-order
     ANOMALY = "anomaly"  #: system error, order abnormal, account frozen, payment failed
     REFUND = "refund"  #: refund, compensation, claim
-    PLATFORM_STAFF = "platform_staff"  #: "I am Taobao customer service"
+    PLATFORM_STAFF = "platform_staff"  #: "Taobao customer service"
+    SELF = "self"  #: "I am", "this is": the speaker names who they are
     NUMBER_CONTEXT = "number_context"  #: order/tracking number: the digits after are no card
 
 
@@ -89,7 +90,7 @@ TERMS: Final[dict[Term, tuple[str, ...]]] = {
     ),
     Term.ASK: (
         "告诉", "发给", "发我", "发一下", "报一下", "报给", "念一下", "提供", "填写", "填一下",
-        "输入", "截图给", "给我", "回复",
+        "输入", "截图给", "给我", "回复", "需要您", "需要你", "请把", "麻烦您",
         "send", "tell", "share", "give", "provide", "readout", "readme", "forward", "enter",
         "typein", "replywith", "whatis",
     ),
@@ -135,7 +136,7 @@ TERMS: Final[dict[Term, tuple[str, ...]]] = {
         "unfreeze",
     ),
     Term.REFUND: (
-        "退款", "理赔", "赔偿", "补偿", "退钱", "返还", "退回", "赔付", "退费",
+        "退款", "理赔", "赔偿", "补偿", "退钱", "返还", "退回", "退给", "赔付", "退费",
         "refund", "compensation", "compensate", "reimburse", "claim", "moneyback",
     ),
     Term.PLATFORM_STAFF: (
@@ -143,6 +144,9 @@ TERMS: Final[dict[Term, tuple[str, ...]]] = {
         "淘宝官方", "平台工作人员", "customerservicefromtaobao", "taobaosupport",
         "platformsupport", "officialsupport", "officialcustomerservice", "aliexpresssupport",
         "platformstaff",
+    ),
+    Term.SELF: (
+        "我是", "我们是", "这里是", "本人是", "i am", "i'm", "this is", "we are", "calling from",
     ),
     Term.NUMBER_CONTEXT: (
         "订单号", "订单编号", "单号", "运单", "快递单", "物流单", "order", "tracking", "waybill",
@@ -269,7 +273,7 @@ class ScamScanner:
             or (Term.ANOMALY in found and Term.REFUND in found and Term.ASK in found)
         ):
             reasons.add(Reason.REFUND_LINK)
-        if sender_role != "platform" and self._unnegated(hits, Term.PLATFORM_STAFF):
+        if sender_role != "platform" and self._claims_to_be_staff(hits):
             reasons.add(Reason.IMPERSONATES_PLATFORM)
         ordered = tuple(r.value for r in Reason if r in reasons)
         return ScanVerdict(bool(ordered), ordered)
@@ -299,6 +303,15 @@ class ScamScanner:
         targets = [h for h in hits if h.term is term and not self._negated(hits, h.start)]
         asks = [h for h in hits if h.term is Term.ASK and not self._negated(hits, h.start)]
         return bool(targets and asks)
+
+    @staticmethod
+    def _claims_to_be_staff(hits: Sequence[_Hit]) -> bool:
+        """True when the speaker says they are platform staff ("我是淘宝客服"), not when they mention it."""
+        selves = [h for h in hits if h.term is Term.SELF]
+        return any(
+            h.term is Term.PLATFORM_STAFF and any(0 <= h.start - s.end <= 4 for s in selves)
+            for h in hits
+        )
 
     # -- card numbers ----------------------------------------------------------------------------
 
