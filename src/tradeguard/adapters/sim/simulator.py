@@ -425,4 +425,7 @@ class Simulator:
 
 def default_behaviours() -> list[Behaviour]:
     """Every context's simulated parties, in a fixed order (the order is part of the seed)."""
-    return []
+    # Imported here because behaviour modules import this one for the Simulator type.
+    from tradeguard.adapters.sim.messaging import MessagingBehaviour
+
+    return [MessagingBehaviour()]
