@@ -38,6 +38,8 @@ demo: $(STAMP) ## Simulate 30 days of trade on SQLite, verify the ledger, then s
 bench: $(STAMP) ## Benchmarks against PostgreSQL (TRADEGUARD_DATABASE_URL): service-layer lifecycles, then HTTP
 	$(BIN)/python benchmarks/order_lifecycle.py $(BENCH_ARGS)
 	$(BIN)/python benchmarks/http_lifecycle.py $(BENCH_ARGS)
+	$(BIN)/python benchmarks/messaging.py $(BENCH_ARGS)
+	$(BIN)/python benchmarks/scam_scan.py
 
 .PHONY: help
 help: ## List the targets
