@@ -48,7 +48,15 @@ from schemathesis.specs.openapi.checks import (
 from sqlalchemy import event
 
 from tradeguard.adapters.api.app import create_api
-from tradeguard.adapters.api.routes import access, disputes, health, money, orders, webhooks
+from tradeguard.adapters.api.routes import (
+    access,
+    disputes,
+    health,
+    messaging,
+    money,
+    orders,
+    webhooks,
+)
 from tradeguard.adapters.storage.engine import make_engine
 from tradeguard.bootstrap import App, build_app
 from tradeguard.kernel.clock import FakeClock
@@ -72,7 +80,7 @@ MAX_EXAMPLES = 12
 #: Every operation the routers declare, as ``(METHOD, path)``; the schema must list exactly these.
 OPERATIONS = sorted(
     (method, route.path)
-    for module in (orders, money, access, webhooks, health, disputes)
+    for module in (orders, money, access, webhooks, health, messaging, disputes)
     for route in module.router.routes
     for method in getattr(route, "methods", ())
 )
@@ -86,7 +94,12 @@ EXCLUDED = {
     ("GET", "/v1/payout-holds"),
 }
 #: These take no input at all (no parameters, body or credentials): nothing can be made invalid.
-NO_INPUT = {("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/metrics")}
+NO_INPUT = {
+    ("GET", "/healthz"),
+    ("GET", "/readyz"),
+    ("GET", "/metrics"),
+    ("GET", "/v1/public/platform-keys"),
+}
 
 
 def _public_resolver(host: str, port: int) -> list[str]:

@@ -18,7 +18,15 @@ from tradeguard import __version__
 from tradeguard.adapters.api import problems
 from tradeguard.adapters.api.auth import Authenticator
 from tradeguard.adapters.api.gateway import Gateway, Metrics, RateLimiter
-from tradeguard.adapters.api.routes import access, disputes, health, money, orders, webhooks
+from tradeguard.adapters.api.routes import (
+    access,
+    disputes,
+    health,
+    messaging,
+    money,
+    orders,
+    webhooks,
+)
 from tradeguard.adapters.dispatch import WebhookDispatcher
 from tradeguard.adapters.net import resolve
 from tradeguard.bootstrap import App
@@ -58,6 +66,10 @@ TAGS = [
     {
         "name": "webhooks",
         "description": "Signed event delivery, the delivery log and the event feed.",
+    },
+    {
+        "name": "messaging",
+        "description": "Buyer–seller conversations as a hash-chained log, scam warnings, chain proofs.",
     },
     {"name": "operations", "description": "Health, readiness, metrics and problem types."},
 ]
@@ -165,7 +177,7 @@ def create_api(
     api.state.dispatcher = dispatcher
     api.state.background = work
     problems.install(api)
-    for module in (orders, money, access, webhooks, health, disputes):
+    for module in (orders, money, access, webhooks, messaging, health, disputes):
         api.include_router(module.router)
     _document_problems_as_problem_json(api)
     return Gateway(
