@@ -40,6 +40,8 @@ bench: $(STAMP) ## Benchmarks against PostgreSQL (TRADEGUARD_DATABASE_URL): serv
 	$(BIN)/python benchmarks/http_lifecycle.py $(BENCH_ARGS)
 	$(BIN)/python benchmarks/mixed_workload.py
 	$(BIN)/python benchmarks/disputes.py
+	$(BIN)/python benchmarks/messaging.py $(BENCH_ARGS)
+	$(BIN)/python benchmarks/scam_scan.py
 
 .PHONY: help
 help: ## List the targets

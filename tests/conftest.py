@@ -171,3 +171,15 @@ def make_app(database: Database, clock: FakeClock, policy: Policy) -> AppFactory
 def app(make_app: AppFactory) -> App:
     """TradeGuard on the test database with the default policy and the fake clock."""
     return make_app()
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _blob_directory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Uploads made by any test's App go to a temporary directory, never the working tree."""
+    previous = os.environ.get("TRADEGUARD_BLOB_DIR")
+    os.environ["TRADEGUARD_BLOB_DIR"] = str(tmp_path_factory.mktemp("blobs"))
+    yield
+    if previous is None:
+        os.environ.pop("TRADEGUARD_BLOB_DIR", None)
+    else:
+        os.environ["TRADEGUARD_BLOB_DIR"] = previous

@@ -20,6 +20,7 @@ sends the row's request once per caller of :data:`CALLERS`:
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +37,7 @@ from tradeguard.bootstrap import App
 from tradeguard.disputes.model import CaseType, EvidenceKind
 from tradeguard.disputes.service import DecisionRequest
 from tradeguard.kernel.parties import Actor, Party, buyer, seller
+from tradeguard.kernel.parties import Party as MessagingParty
 from tradeguard.policy import build_policy
 
 # -- who calls ------------------------------------------------------------------------------------
@@ -188,6 +190,60 @@ def on_endpoint(world: Any, caller: str) -> Call:
 
 def on_delivery(action: str = "") -> Send:
     return lambda world, caller: Call(f"/v1/webhook-deliveries/{world.delivery['id']}{action}")
+
+
+# -- messaging (issue 5, part A): a conversation of b1 and s1 about the world's order ------------
+
+ATTACHMENT_PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
+ATTACHMENT = {"content_type": "image/png", "data_b64": base64.b64encode(ATTACHMENT_PNG).decode()}
+
+
+def conversation(world: Any) -> dict[str, Any]:
+    """The conversation of b1 and s1 about the world's order, with one message and one attachment."""
+    if "conversation" not in vars(world):
+        app = world.api.app
+        chat = app.messaging.start(
+            MessagingParty(Actor.OPERATOR),
+            buyer_id="b1",
+            seller_id="s1",
+            order_id=world.order["id"],
+        )
+        ref = app.blobs.put(ATTACHMENT_PNG, "image/png")
+        app.messaging.post(
+            MessagingParty(Actor.BUYER, "b1"), chat.id, "photo of the box", attachments=[ref.sha256]
+        )
+        vars(world)["conversation"] = {"id": chat.id, "attachment": ref.sha256}
+    found: dict[str, Any] = vars(world)["conversation"]
+    return found
+
+
+def on_conversation(action: str = "", json: Any = None) -> Send:
+    """A request about the world's conversation."""
+    return lambda world, caller: Call(
+        f"/v1/conversations/{conversation(world)['id']}{action}", json
+    )
+
+
+def on_attachment(world: Any, caller: str) -> Call:
+    chat = conversation(world)
+    return Call(f"/v1/conversations/{chat['id']}/attachments/{chat['attachment']}")
+
+
+def start_conversation(world: Any, caller: str) -> Call:
+    """Buyers name the seller, sellers the buyer, the operator both."""
+    body = {"buyer_id": "b1", "seller_id": "s1"}
+    if caller in PARTIES:
+        kind = PARTIES[caller].split(":")[0]
+        body.pop(f"{kind}_id")
+    return Call("/v1/conversations", body)
+
+
+def post_message(world: Any, caller: str) -> Call:
+    """Participants post human messages; the operator a system notice."""
+    body: dict[str, Any] = {"text": "已发货,请注意查收"}
+    if caller == OPERATOR:
+        body["kind"] = "system"
+    return Call(f"/v1/conversations/{conversation(world)['id']}/messages", body)
 
 
 LISTING = {"seller_id": "s1", "title": "Phone case", "goods_kind": "physical"}
@@ -392,6 +448,16 @@ TABLE: Final[list[Rule]] = [
     Rule("POST",   "/v1/refunds/{refund_id}/reject-return",            None,        NO,  OWN, NO_STAFF,  on_refund("return_shipped", "/reject-return", REFUSAL)),
     Rule("POST",   "/v1/refunds/{refund_id}/replacement-shipment",     None,        NO,  OWN, NO_STAFF,  on_refund("exchange_returned", "/replacement-shipment", SHIPMENT)),
     Rule("POST",   "/v1/refunds/{refund_id}/confirm-replacement",      None,        OWN, NO,  NO_STAFF,  on_refund("exchange_replaced", "/confirm-replacement")),
+    # -- messaging (issue 5, part A) --
+    Rule("POST",   "/v1/conversations",                                ORDERS,      ANY, ANY, NO_STAFF,  start_conversation),
+    Rule("GET",    "/v1/conversations",                                ORDERS,      ANY, ANY, ALL_STAFF, fixed("/v1/conversations")),
+    Rule("GET",    "/v1/conversations/{conversation_id}",              ORDERS,      OWN, OWN, ALL_STAFF, on_conversation()),
+    Rule("POST",   "/v1/conversations/{conversation_id}/messages",     ORDERS,      OWN, OWN, NO_STAFF,  post_message),
+    Rule("GET",    "/v1/conversations/{conversation_id}/messages",     ORDERS,      OWN, OWN, ALL_STAFF, on_conversation("/messages")),
+    Rule("POST",   "/v1/conversations/{conversation_id}/attachments",  ORDERS,      OWN, OWN, NO_STAFF,  on_conversation("/attachments", ATTACHMENT)),
+    Rule("GET",    "/v1/conversations/{conversation_id}/attachments/{sha256}", ORDERS, OWN, OWN, ALL_STAFF, on_attachment),
+    Rule("GET",    "/v1/conversations/{conversation_id}/chain-proof",  ORDERS,      OWN, OWN, ALL_STAFF, on_conversation("/chain-proof")),
+    Rule("GET",    "/v1/public/platform-keys",                         None,        ANY, ANY, ALL_STAFF, fixed("/v1/public/platform-keys"), public=True),
     # -- disputes (issue 5, part B) --
     Rule("POST",   "/v1/disputes",                                     None,        OWN, OWN, NO_STAFF,  file_dispute),
     Rule("GET",    "/v1/disputes",                                     ORDERS,      ANY, ANY, ALL_STAFF, fixed("/v1/disputes")),

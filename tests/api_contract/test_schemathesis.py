@@ -53,6 +53,7 @@ from tradeguard.adapters.api.routes import (
     aftersales,
     disputes,
     health,
+    messaging,
     money,
     orders,
     webhooks,
@@ -80,7 +81,7 @@ MAX_EXAMPLES = 12
 #: Every operation the routers declare, as ``(METHOD, path)``; the schema must list exactly these.
 OPERATIONS = sorted(
     (method, route.path)
-    for module in (orders, money, access, webhooks, health, aftersales, disputes)
+    for module in (orders, money, access, webhooks, health, messaging, aftersales, disputes)
     for route in module.router.routes
     for method in getattr(route, "methods", ())
 )
@@ -94,7 +95,12 @@ EXCLUDED = {
     ("GET", "/v1/payout-holds"),
 }
 #: These take no input at all (no parameters, body or credentials): nothing can be made invalid.
-NO_INPUT = {("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/metrics")}
+NO_INPUT = {
+    ("GET", "/healthz"),
+    ("GET", "/readyz"),
+    ("GET", "/metrics"),
+    ("GET", "/v1/public/platform-keys"),
+}
 
 
 def _public_resolver(host: str, port: int) -> list[str]:

@@ -94,6 +94,7 @@ class Guard(StrEnum):
     RESPONDENT = "only the respondent"
     PARTY = "only a party to the case"
     NOT_YET_SUBMITTED = "only once per party"
+    COMPLAINANT_ONCE = "only the complainant, once"
     APPEAL_ALLOWED = "only once, within the appeal window"
 
 
@@ -116,7 +117,7 @@ _ROWS: list[_Row] = [
     (S.AWAITING_RESPONSE, E.RESPOND,             _PARTIES,       S.EVIDENCE,          [F.RECORD_RESPONSE, F.CANCEL_DEADLINES, F.START_EVIDENCE_DEADLINE],     G.RESPONDENT),
     (S.AWAITING_RESPONSE, E.RESPONSE_OVERDUE,    A.SYSTEM,       S.UNDER_REVIEW,      [F.RECORD_SILENCE, F.CANCEL_DEADLINES, *_REVIEW],                       None),
     (S.AWAITING_RESPONSE, E.STAGE_EVIDENCE,      _PARTIES,       S.AWAITING_RESPONSE, [F.STAGE_ITEM],                                                         G.PARTY),
-    (S.AWAITING_RESPONSE, E.SUBMIT_EVIDENCE,     _PARTIES,       S.AWAITING_RESPONSE, [F.SUBMIT_ITEMS],                                                       G.COMPLAINANT),
+    (S.AWAITING_RESPONSE, E.SUBMIT_EVIDENCE,     _PARTIES,       S.AWAITING_RESPONSE, [F.SUBMIT_ITEMS],                                                       G.COMPLAINANT_ONCE),
     (S.AWAITING_RESPONSE, E.WITHDRAW,            _PARTIES,       S.CLOSED,            _CLOSE,                                                                 G.COMPLAINANT),
     (S.EVIDENCE,          E.STAGE_EVIDENCE,      _PARTIES,       S.EVIDENCE,          [F.STAGE_ITEM],                                                         G.PARTY),
     (S.EVIDENCE,          E.SUBMIT_EVIDENCE,     _PARTIES,       S.EVIDENCE,          [F.SUBMIT_ITEMS],                                                       G.NOT_YET_SUBMITTED),

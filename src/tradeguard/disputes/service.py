@@ -775,6 +775,8 @@ class DisputeService:
             return party.actor in (Actor.BUYER, Actor.SELLER)
         if guard == Guard.NOT_YET_SUBMITTED:
             return case.submitted_at(party.actor) is None
+        if guard == Guard.COMPLAINANT_ONCE:
+            return party.actor == case.complainant and case.submitted_at(party.actor) is None
         if guard == Guard.APPEAL_ALLOWED:
             return (
                 case.appealed_at is None

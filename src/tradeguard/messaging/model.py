@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from tradeguard.kernel.errors import ErrorKind, TradeGuardError
+from tradeguard.kernel.errors import NotFound, TradeGuardError
 
 GENESIS_HASH = "0" * 64
 CANONICAL_VERSION = 1
@@ -48,14 +48,11 @@ class SenderRole(StrEnum):
     PLATFORM = "platform"  #: system messages
 
 
-class ConversationNotFound(TradeGuardError):
-    """No such conversation, or not one you take part in."""
-
-    code = "conversation_not_found"
-    kind = ErrorKind.NOT_FOUND
+class ConversationNotFound(NotFound):
+    """No such conversation, or not one you take part in (the same answer, so ids reveal nothing)."""
 
     def __init__(self, conversation_id: str) -> None:
-        super().__init__(f"No conversation {conversation_id!r}.", id=conversation_id)
+        super().__init__("conversation", conversation_id)
 
 
 class MessageRefused(TradeGuardError):

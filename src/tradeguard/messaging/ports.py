@@ -56,6 +56,10 @@ class MessagingStore(Protocol):
         """Messages ``from_seq..to_seq`` (inclusive), in order."""
         ...
 
+    def has_attachment(self, conversation_id: str, sha256: str) -> bool:
+        """True when a message of the conversation attaches the blob ``sha256``."""
+        ...
+
     def insert_checkpoint(self, checkpoint: Checkpoint) -> None:
         """Store a signed checkpoint."""
         ...

@@ -20,7 +20,8 @@ reason                      fires on
 ``off_platform_contact``    moving the chat to WeChat, QQ, WhatsApp, Telegram…
 ``reorder_link``            "the price was wrong / changed — re-order through this link"
 ``refund_link``             "system error / compensation — get your refund through this link"
-``impersonates_platform``   a buyer or seller claiming to be the platform's customer service
+``advance_fee``             "pay a fee / deposit / duty first" to unfreeze, ship or collect a prize
+``impersonates_platform``   a buyer or seller saying they are the platform's customer service
 =========================== ==================================================================
 
 Terms are matched with one Aho–Corasick automaton over the text with spaces and
@@ -60,6 +61,7 @@ class Reason(StrEnum):
     OFF_PLATFORM_CONTACT = "off_platform_contact"
     REORDER_LINK = "reorder_link"
     REFUND_LINK = "refund_link"
+    ADVANCE_FEE = "advance_fee"
     IMPERSONATES_PLATFORM = "impersonates_platform"
 
 
@@ -76,7 +78,9 @@ class Term(StrEnum):
     REORDER = "reorder"  #: price wrong / changed, re-order
     ANOMALY = "anomaly"  #: system error, order abnormal, account frozen, payment failed
     REFUND = "refund"  #: refund, compensation, claim
-    PLATFORM_STAFF = "platform_staff"  #: "I am Taobao customer service"
+    PLATFORM_STAFF = "platform_staff"  #: "Taobao customer service"
+    SELF = "self"  #: "I am", "this is": the speaker names who they are
+    FEE_FIRST = "fee_first"  #: a fee to pay before money or goods are released
     NUMBER_CONTEXT = "number_context"  #: order/tracking number: the digits after are no card
 
 
@@ -86,15 +90,17 @@ TERMS: Final[dict[Term, tuple[str, ...]]] = {
         "验证码", "校验码", "动态码", "动态密码", "短信码", "手机码", "提款码", "确认码",
         "verificationcode", "verifycode", "otp", "onetimecode", "one-timecode", "smscode",
         "securitycode", "6-digitcode", "6digitcode", "authcode", "confirmationcode",
+        "codefromthesms", "codeyoureceived", "codeyoujustreceived", "codewesent", "smsverification",
     ),
     Term.ASK: (
         "告诉", "发给", "发我", "发一下", "报一下", "报给", "念一下", "提供", "填写", "填一下",
-        "输入", "截图给", "给我", "回复",
+        "输入", "截图给", "给我", "回复", "需要您", "需要你", "请把", "麻烦您",
         "send", "tell", "share", "give", "provide", "readout", "readme", "forward", "enter",
-        "typein", "replywith", "whatis",
+        "typein", "replywith", "whatis", "ineed", "weneed",
     ),
     Term.NEGATION: (
-        "不要", "切勿", "请勿", "别把", "别告诉", "千万别", "不会向", "不会索要", "绝不", "谨防",
+        "不要", "切勿", "请勿", "别把", "别告诉", "千万别", "不会", "从不", "没有", "绝不", "谨防",
+        "不让",
         "never", "don't", "dont", "donot", "willnot", "won't", "noone", "nobody", "beware",
     ),
     Term.BANK: (
@@ -108,11 +114,12 @@ TERMS: Final[dict[Term, tuple[str, ...]]] = {
         "二维码付款", "加微信付款", "当面交易", "红包付款", "发红包",
         "banktransfer", "wiretransfer", "westernunion", "moneygram", "giftcard", "paypalfriends",
         "friendsandfamily", "payoutside", "outsidetheplatform", "offplatform", "off-platform",
-        "paymedirectly", "paydirectly", "transferto", "cryptowallet", "usdt", "bitcoin",
+        "paymedirectly", "paydirectly", "transferto", "transferittome", "sendittome",
+        "cryptowallet", "usdt", "bitcoin",
     ),
     Term.CONTACT_OFF: (
         "加微信", "加我微信", "加v", "加vx", "加qq", "加我qq", "加扣扣", "微信号", "qq号", "vx号",
-        "v信", "威信", "薇信", "微♥", "加好友私聊", "私聊", "加群",
+        "v信", "威信", "薇信", "微♥", "加好友私聊", "私聊", "加群", "客服qq", "客服微信",
         "whatsapp", "telegram", "wechat", "addmeon", "contactmeon", "textmeon", "lineid",
         "signal", "messageme", "dmme",
     ),
@@ -135,14 +142,22 @@ TERMS: Final[dict[Term, tuple[str, ...]]] = {
         "unfreeze",
     ),
     Term.REFUND: (
-        "退款", "理赔", "赔偿", "补偿", "退钱", "返还", "退回", "赔付", "退费",
-        "refund", "compensation", "compensate", "reimburse", "claim", "moneyback",
+        "退款", "理赔", "赔偿", "补偿", "退钱", "返还", "退回", "退给", "赔付", "退费",
+        "refund", "compensation", "compensate", "reimburse", "claimyour", "claimthe", "moneyback",
     ),
     Term.PLATFORM_STAFF: (
         "淘宝客服", "天猫客服", "官方客服", "平台客服", "支付宝客服", "阿里客服",
         "淘宝官方", "平台工作人员", "customerservicefromtaobao", "taobaosupport",
         "platformsupport", "officialsupport", "officialcustomerservice", "aliexpresssupport",
         "platformstaff",
+    ),
+    Term.SELF: (
+        "我是", "我们是", "这里是", "本人是", "i am", "i'm", "this is", "we are", "calling from",
+    ),
+    Term.FEE_FIRST: (
+        "先交", "先充值", "补缴", "解冻费", "激活费", "交税", "缴纳保证金", "先支付手续费",
+        "需支付手续费", "paythefeefirst", "payafee", "smallfee", "depositisdue", "paytheduty",
+        "payshippingfirst", "paytheshippingfeefirst", "unlockfee", "releasefee",
     ),
     Term.NUMBER_CONTEXT: (
         "订单号", "订单编号", "单号", "运单", "快递单", "物流单", "order", "tracking", "waybill",
@@ -152,7 +167,10 @@ TERMS: Final[dict[Term, tuple[str, ...]]] = {
 # fmt: on
 
 #: Characters removed before matching terms, so "验 证 码", "v.x" and "加-微-信" still match.
-_SEPARATORS = re.compile(r"[\s._\-*·|/\\~,，、。'\"“”‘’:：;；!！?？()（）\[\]【】<>《》+]+")
+_SEPARATORS = re.compile(r"[\s._\-*·|/\\~'\"“”‘’()（）\[\]【】<>《》+]+")
+#: Clause punctuation, kept as one mark: a "don't" in one clause does not negate the next.
+_CLAUSES = re.compile(r"[,，、。:：;；!！?？]+")
+_CLAUSE_MARK = "\x1f"
 #: A URL with a scheme or ``www.``, or a bare host name: labels of letters (any script used in
 #: look-alikes), digits and hyphens joined by dots. CJK characters end a host.
 _HOST_CHARS = "a-z0-9\u00c0-\u024f\u0370-\u03ff\u0400-\u04ff"
@@ -168,7 +186,8 @@ _DIGIT_RUN = re.compile(r"(?<![0-9a-z])(?:\d[ -]?){12,18}\d(?![0-9a-z])", re.I)
 _LEET = str.maketrans({"0": "o", "1": "l", "3": "e", "4": "a", "5": "s", "7": "t", "8": "b"})
 #: Card issuer prefixes (IIN): Visa, Mastercard, Amex, UnionPay, JCB, Discover.
 _CARD_PREFIX = re.compile(r"^(?:4|5[1-5]|2[2-7]|3[47]|62|35|6011|65)")
-_NEAR = 12  #: a negation this many characters before a request cancels it
+_NEAR = 40  #: a negation this many characters before a term, in the same clause, cancels it
+_SELF_NEAR = 14  #: "I am … support": how far the self-introduction may precede the staff term
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,6 +195,21 @@ class _Hit:
     term: Term
     start: int
     end: int
+    negated: bool = False
+
+
+def _squeeze(text: str) -> str:
+    return _CLAUSES.sub("", _SEPARATORS.sub("", text))
+
+
+def _is_negated(hit: _Hit, negations: Sequence[_Hit], squeezed: str) -> bool:
+    """A negation shortly before the term, in the same clause ("never share the code")."""
+    return any(
+        n.start < hit.start
+        and hit.start - n.start <= _NEAR
+        and _CLAUSE_MARK not in squeezed[n.end : hit.start]
+        for n in negations
+    )
 
 
 def luhn_valid(digits: str) -> bool:
@@ -226,7 +260,7 @@ class ScamScanner:
         entries: dict[str, list[Term]] = {}
         for term, phrases in TERMS.items():
             for phrase in phrases:
-                entries.setdefault(_SEPARATORS.sub("", normalize(phrase)), []).append(term)
+                entries.setdefault(_squeeze(normalize(phrase)), []).append(term)
         for key, terms in entries.items():
             automaton.add_word(key, (len(key), tuple(terms)))
         automaton.make_automaton()
@@ -249,7 +283,7 @@ class ScamScanner:
             reasons.add(Reason.LINK_OUTSIDE_ALLOWLIST)
         if lookalike:
             reasons.add(Reason.LOOKALIKE_DOMAIN)
-        offers_link = bool(outside) or Term.LINK_WORD in found
+        offers_link = bool(outside) or self._unnegated(hits, Term.LINK_WORD)
         if self._requested(hits, Term.CODE):
             reasons.add(Reason.VERIFICATION_CODE)
         if self._requested(hits, Term.BANK):
@@ -269,7 +303,9 @@ class ScamScanner:
             or (Term.ANOMALY in found and Term.REFUND in found and Term.ASK in found)
         ):
             reasons.add(Reason.REFUND_LINK)
-        if sender_role != "platform" and self._unnegated(hits, Term.PLATFORM_STAFF):
+        if self._unnegated(hits, Term.FEE_FIRST):
+            reasons.add(Reason.ADVANCE_FEE)
+        if sender_role != "platform" and self._claims_to_be_staff(hits):
             reasons.add(Reason.IMPERSONATES_PLATFORM)
         ordered = tuple(r.value for r in Reason if r in reasons)
         return ScanVerdict(bool(ordered), ordered)
@@ -281,24 +317,33 @@ class ScamScanner:
     # -- terms -----------------------------------------------------------------------------------
 
     def _hits(self, folded: str) -> list[_Hit]:
-        squeezed = _SEPARATORS.sub("", folded)
-        hits: list[_Hit] = []
+        squeezed = _CLAUSES.sub(_CLAUSE_MARK, _SEPARATORS.sub("", folded))
+        found: list[_Hit] = []
         for end, (length, terms) in self._automaton.iter(squeezed):
-            hits.extend(_Hit(term, end - length + 1, end + 1) for term in terms)
-        return hits
+            found.extend(_Hit(term, end - length + 1, end + 1) for term in terms)
+        negations = [h for h in found if h.term is Term.NEGATION]
+        return [_Hit(h.term, h.start, h.end, _is_negated(h, negations, squeezed)) for h in found]
 
     @staticmethod
-    def _negated(hits: Sequence[_Hit], at: int) -> bool:
-        return any(h.term is Term.NEGATION and at - _NEAR <= h.start < at for h in hits)
-
-    def _unnegated(self, hits: Sequence[_Hit], term: Term) -> bool:
-        return any(h.term is term and not self._negated(hits, h.start) for h in hits)
+    def _unnegated(hits: Sequence[_Hit], term: Term) -> bool:
+        return any(h.term is term and not h.negated for h in hits)
 
     def _requested(self, hits: Sequence[_Hit], term: Term) -> bool:
-        """A request for ``term``: it appears with an ask, and neither is preceded by a negation."""
-        targets = [h for h in hits if h.term is term and not self._negated(hits, h.start)]
-        asks = [h for h in hits if h.term is Term.ASK and not self._negated(hits, h.start)]
-        return bool(targets and asks)
+        """A request for ``term``: it appears with an ask, and neither is negated."""
+        return self._unnegated(hits, term) and self._unnegated(hits, Term.ASK)
+
+    @staticmethod
+    def _claims_to_be_staff(hits: Sequence[_Hit]) -> bool:
+        """True when the speaker says they are platform staff ("我是淘宝客服"), not when they mention it."""
+        selves = [h for h in hits if h.term is Term.SELF]
+        # "我是淘宝客服", "I am AliExpress official support", or a message that opens with the
+        # title ("官方客服:…", "Official support here").
+        return any(
+            h.term is Term.PLATFORM_STAFF
+            and not h.negated
+            and (h.start <= 2 or any(0 <= h.start - s.end <= _SELF_NEAR for s in selves))
+            for h in hits
+        )
 
     # -- card numbers ----------------------------------------------------------------------------
 
@@ -310,11 +355,9 @@ class ScamScanner:
             if not luhn_valid(digits):
                 continue
             # "订单号 1234…" / "tracking 1234…": the digits name an order or a parcel.
-            before = _SEPARATORS.sub("", folded[max(0, match.start() - 16) : match.start()])
+            before = _squeeze(folded[max(0, match.start() - 16) : match.start()])
             labelled = any(
-                before.endswith(_SEPARATORS.sub("", normalize(p)))
-                or _SEPARATORS.sub("", normalize(p)) in before[-10:]
-                for p in TERMS[Term.NUMBER_CONTEXT]
+                _squeeze(normalize(p)) in before[-10:] for p in TERMS[Term.NUMBER_CONTEXT]
             )
             if not labelled:
                 return True

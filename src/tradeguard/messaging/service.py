@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Final, Protocol
 
+from tradeguard.blobs.model import BlobNotFound, BlobRef
 from tradeguard.blobs.ports import BlobStore
 from tradeguard.events import service as events
 from tradeguard.events.model import DomainEvent
@@ -318,6 +319,25 @@ class MessagingService:
             return uow.messaging.messages(conversation.id, max(1, after_seq + 1), last)
 
         return self._units.run(work)
+
+    # -- attachments ----------------------------------------------------------------------------
+
+    def upload(self, party: Party, conversation_id: str, data: bytes, content_type: str) -> BlobRef:
+        """Store a file to attach to a message of a conversation the party takes part in."""
+        self.get(party, conversation_id)
+        return self._blobs.put(data, content_type)
+
+    def attachment(self, party: Party, conversation_id: str, sha256: str) -> tuple[BlobRef, bytes]:
+        """A file attached to a message of a conversation the party may see (else not found)."""
+
+        def attached(uow: MessagingUnitOfWork) -> bool:
+            _visible(uow, party, conversation_id)
+            return uow.messaging.has_attachment(conversation_id, sha256)
+
+        ref = self._blobs.stat(sha256) if self._units.run(attached) else None
+        if ref is None:
+            raise BlobNotFound(f"No attachment {sha256!r} in conversation {conversation_id!r}.")
+        return ref, self._blobs.get(sha256)
 
     # -- chain -----------------------------------------------------------------------------------
 

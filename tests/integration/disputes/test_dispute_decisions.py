@@ -225,3 +225,17 @@ def test_credit_points_and_review_exclusions_are_recorded_and_passed_to_reputati
     # then
     assert links.calls == [("exclude_reviews", order_id)]
     assert excluded.reviews_excluded == 2
+
+
+def test_a_refused_decision_changes_nothing(disputes) -> None:
+    # given: a case under review on a 10,000 order
+    order_id = disputes.shipped()
+    case = disputes.to_review(disputes.file(order_id).id)
+    balances = {b.address: b.balance_minor for b in disputes.app.balances()}
+    # when: the arbitrator asks to refund more than was paid
+    with pytest.raises(ValidationFailed, match="at most 10000"):
+        disputes.decide(case.id, outcome="buyer_wins", refund_minor=10_001)
+    # then
+    assert disputes.case(case.id).state == CaseState.UNDER_REVIEW
+    assert disputes.details(case.id).decisions == []
+    assert {b.address: b.balance_minor for b in disputes.app.balances()} == balances

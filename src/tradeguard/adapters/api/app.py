@@ -23,6 +23,7 @@ from tradeguard.adapters.api.routes import (
     aftersales,
     disputes,
     health,
+    messaging,
     money,
     orders,
     webhooks,
@@ -66,6 +67,10 @@ TAGS = [
     {
         "name": "webhooks",
         "description": "Signed event delivery, the delivery log and the event feed.",
+    },
+    {
+        "name": "messaging",
+        "description": "Buyer–seller conversations as a hash-chained log, scam warnings, chain proofs.",
     },
     {"name": "operations", "description": "Health, readiness, metrics and problem types."},
     {"name": "refunds", "description": "After-sales (售后): refunds, returns and exchanges."},
@@ -174,7 +179,7 @@ def create_api(
     api.state.dispatcher = dispatcher
     api.state.background = work
     problems.install(api)
-    for module in (orders, money, access, webhooks, health, aftersales, disputes):
+    for module in (orders, money, access, webhooks, messaging, health, aftersales, disputes):
         api.include_router(module.router)
     _document_problems_as_problem_json(api)
     return Gateway(

@@ -425,8 +425,9 @@ class Simulator:
 
 def default_behaviours() -> list[Behaviour]:
     """Every context's simulated parties, in a fixed order (the order is part of the seed)."""
-    # Behaviour modules import this one, so they are imported when asked for.
+    # Imported here because behaviour modules import this one for the Simulator type.
     from tradeguard.adapters.sim.aftersales import AfterSalesBehaviour
     from tradeguard.adapters.sim.disputes import DisputeBehaviour
+    from tradeguard.adapters.sim.messaging import MessagingBehaviour
 
-    return [AfterSalesBehaviour(), DisputeBehaviour()]
+    return [AfterSalesBehaviour(), MessagingBehaviour(), DisputeBehaviour()]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, select, text, update
 
 from tradeguard.adapters.storage.sql import Prepared, Sql
 from tradeguard.adapters.storage.tables.messaging import chain_checkpoints, conversations, messages
@@ -181,6 +181,22 @@ class SqlMessagingStore:
             {"conversation_id": conversation_id, "from_seq": from_seq, "to_seq": to_seq},
         )
         return [_message(r) for r in rows]
+
+    def has_attachment(self, conversation_id: str, sha256: str) -> bool:
+        """True when a message of the conversation attaches ``sha256``."""
+        # JSON containment is spelled differently per backend; both use the row's own array.
+        contains = (
+            text("messages.attachments @> CAST(:attached AS jsonb)")
+            if self._sql.is_postgresql
+            else text("EXISTS (SELECT 1 FROM json_each(messages.attachments) WHERE value = :sha)")
+        )
+        query = (
+            select(M.seq)
+            .where(M.conversation_id == conversation_id, contains)
+            .limit(1)
+            .params(attached=f'["{sha256}"]', sha=sha256)
+        )
+        return self._sql.first(query) is not None
 
     def insert_checkpoint(self, checkpoint: Checkpoint) -> None:
         """Store a signed checkpoint."""
