@@ -174,7 +174,8 @@ def test_escalation_after_a_refusal_calls_the_disputes_port_in_the_same_transact
 def test_settle_escalated_for_the_buyer_refunds_like_the_refund_path_and_resumes_auto_confirm(
     shop,
 ) -> None:
-    # given
+    # given: after-sales alone (no disputes context holding the order too)
+    shop.app.aftersales.escalation = None
     order_id = shop.shipped_order()
     request = shop.request(order_id, K.REFUND_ONLY, R.NOT_AS_DESCRIBED)
     shop.app.aftersales.refuse(request.id, seller("s1"), "as described")

@@ -197,7 +197,8 @@ def test_an_escalated_after_sales_request_is_settled_through_after_sales(dispute
 
 
 def test_an_escalated_case_without_the_after_sales_link_refunds_through_the_core(disputes) -> None:
-    # given
+    # given: a deployment without after-sales (build_app wires it; this test unwires it)
+    disputes.app.disputes.after_sales = None
     order_id = disputes.shipped()
     case = disputes.to_review(_escalate(disputes, order_id))
     # when
