@@ -260,9 +260,9 @@ class RefundRequest:
     paused_auto_confirm: bool = False
     amendments: int = 0
     refused_reason: str | None = None
-    refund_source: str | None = (
-        None  #: "escrow", "seller_available", "advance" or "compensation_fund"
-    )
+    #: Who finally paid: "escrow", "seller_available" or "advance"; "compensation_fund" while an
+    #: instant refund is not yet recovered.
+    refund_source: str | None = None
     close_reason: str | None = None
     dispute_id: str | None = None
     agreed_at: datetime | None = None

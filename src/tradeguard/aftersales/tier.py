@@ -7,7 +7,7 @@ that the reputation context can plug in a richer buyer credit score later.
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Any, Protocol
 
 from tradeguard.aftersales.model import BuyerHistory, BuyerTier
 from tradeguard.aftersales.policy import AfterSalesPolicy
@@ -57,7 +57,9 @@ def allows_instant_refund(tier: BuyerTier, policy: AfterSalesPolicy) -> bool:
 class BuyerTierSource(Protocol):
     """Where a buyer's tier comes from (the reputation context will provide a richer one)."""
 
-    def tier(self, uow: AfterSalesUnitOfWork, buyer_id: str) -> BuyerTier:
+    # ``uow`` is the caller's unit of work (an AfterSalesUnitOfWork); typed loosely so that
+    # another context's source, typed against its own unit of work, still satisfies the port.
+    def tier(self, uow: Any, buyer_id: str) -> BuyerTier:
         """The buyer's tier, read within the caller's unit of work."""
         ...
 

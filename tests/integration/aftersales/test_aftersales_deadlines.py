@@ -9,8 +9,8 @@ import pytest
 from tradeguard.aftersales.errors import NoReasonWindowPassed
 from tradeguard.aftersales.model import RefundKind, RefundReason, RefundState
 from tradeguard.kernel.clock import FakeClock
-from tradeguard.kernel.parties import buyer, seller
-from tradeguard.orders.model import OrderState
+from tradeguard.kernel.parties import OPERATOR, buyer, seller
+from tradeguard.orders.model import OrderState, TrackingStatus
 from tradeguard.policy import load_policy
 
 K, R, S = RefundKind, RefundReason, RefundState
@@ -129,3 +129,30 @@ def test_ebay_preset_counts_the_seller_answer_in_business_days(make_app, shop_on
     shop.advance(timedelta(days=1))  # Wednesday
     # then
     assert shop.refund(request.id).state == S.REFUNDED
+
+
+def test_no_reason_window_counts_from_the_carriers_delivery_scan(shop) -> None:
+    # given a parcel signed for more than 7 days ago, never confirmed by the buyer
+    order_id = shop.shipped_order()
+    shop.app.orders.record_tracking(
+        order_id, OPERATOR, status=TrackingStatus.SIGNED, occurred_at=shop.clock.now()
+    )
+    shop.advance(timedelta(days=7, minutes=1))
+    # when / then
+    with pytest.raises(NoReasonWindowPassed):
+        shop.request(order_id, K.RETURN_AND_REFUND, R.NO_REASON, amount=10_000)
+
+
+def test_an_exchange_ends_10_days_after_the_replacement_ships(shop) -> None:
+    order_id = shop.shipped_order()
+    request = shop.request(order_id, K.EXCHANGE, R.QUALITY_PROBLEM)
+    shop.app.aftersales.agree(request.id, seller("s1"))
+    shop.app.aftersales.ship_return(request.id, buyer("b1"), carrier="YTO", tracking_number="Y")
+    shop.app.aftersales.ship_replacement(
+        request.id, seller("s1"), carrier="SF", tracking_number="R"
+    )
+    shop.advance(timedelta(days=9, hours=23))
+    assert shop.refund(request.id).state == S.REPLACEMENT_SHIPPED
+    shop.advance(timedelta(hours=1))
+    assert shop.refund(request.id).state == S.EXCHANGED
+    assert not shop.order(order_id).auto_confirm_paused
