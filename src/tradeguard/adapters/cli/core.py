@@ -216,6 +216,11 @@ def _print_summary(s: dict[str, Any]) -> None:
     table.add_row("deadlines fired", str(s["deadlines_fired"]))
     table.add_row("reminders sent", str(s["reminders_sent"]))
     table.add_row("commands refused (too late, closed ...)", str(s["refused_commands"]))
+    # Each behaviour's figures (messaging, after-sales ...) follow under its name.
+    for section, figures in s.items():
+        if isinstance(figures, dict) and section != "orders_by_state":
+            for name, value in figures.items():
+                table.add_row(f"{section}: {name.replace('_', ' ')}", str(value))
     out.print(table)
     if s["ledger_ok"]:
         out.print("[green]ledger verification: ok[/] - every invariant of DESIGN.md §3 holds")
