@@ -60,6 +60,8 @@ def test_recipient_sees_the_scam_warning(api: Any) -> None:
     )["data"]
     assert message["warning"]["flagged"] is True
     assert "reorder_link" in message["warning"]["reasons"]
+    assert len(message["warning"]["notices"]) == len(message["warning"]["reasons"])
+    assert "改价后重新拍下" in "".join(message["warning"]["notices_zh"])
 
 
 def test_operator_posts_auto_replies_but_participants_cannot(api: Any) -> None:

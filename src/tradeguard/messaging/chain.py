@@ -10,9 +10,9 @@ keys; it reports every failure it finds rather than stopping at the first.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from tradeguard.messaging.model import (
@@ -20,13 +20,14 @@ from tradeguard.messaging.model import (
     Checkpoint,
     Message,
     chain_hash,
-    checkpoint_payload,
+    checkpoint_payload_text,
     content_digest,
     instant,
 )
 from tradeguard.signing.model import Signature, verify_signature
 
 PROOF_FORMAT = "tradeguard.chain_proof/1"
+_SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +115,12 @@ def _verify(proof: Mapping[str, Any], public_keys: Mapping[str, str]) -> list[st
             f"the proof claims messages {from_seq}..{to_seq} but carries {len(messages)}"
         )
     prev = str(proof["prev_hash"])
+    # One spelling per hash: upper-case hex would hash the same bytes but is not what was signed.
+    if not _SHA256_HEX.match(prev):
+        problems.append("prev_hash is not a lower-case hex sha256")
+    tail = [str(d) for d in proof["tail_digests"]]
+    if not all(_SHA256_HEX.match(d) for d in tail):
+        problems.append("a tail digest is not a lower-case hex sha256")
     if from_seq == 1 and prev != GENESIS_HASH:
         problems.append("the first message must follow the genesis hash")
     hashes: dict[int, str] = {}
@@ -134,8 +141,8 @@ def _verify(proof: Mapping[str, Any], public_keys: Mapping[str, str]) -> list[st
             problems.append(f"message {seq}: content or order altered (hash mismatch)")
         prev = computed
         hashes[seq] = computed
-    for offset, digest in enumerate(proof["tail_digests"]):
-        prev = chain_hash(prev, str(digest))
+    for offset, digest in enumerate(tail):
+        prev = chain_hash(prev, digest)
         hashes[to_seq + 1 + offset] = prev
     checkpoints: Sequence[Mapping[str, Any]] = proof["checkpoints"]
     covered_to = to_seq + len(proof["tail_digests"])
@@ -157,7 +164,9 @@ def _check_checkpoint(
     problems.extend(_shape(f"checkpoint {seq} signature", entry["signature"], _SIGNATURE_KEYS))
     if entry["conversation_id"] != conversation_id:
         problems.append(f"checkpoint {seq}: signed for another conversation")
-    payload = checkpoint_payload_from_text(entry["conversation_id"], seq, head, entry["signed_at"])
+    payload = checkpoint_payload_text(
+        str(entry["conversation_id"]), seq, head, str(entry["signed_at"])
+    )
     signature = Signature.from_dict(entry["signature"])
     if not verify_signature(public_keys, payload, signature):
         problems.append(f"checkpoint {seq}: signature invalid or by an unknown key")
@@ -174,13 +183,6 @@ def _shape(what: str, part: Mapping[str, Any], expected: frozenset[str]) -> list
         return []
     missing, extra = sorted(expected - keys), sorted(keys - expected)
     return [f"{what}: missing fields {missing}, unexpected fields {extra}"]
-
-
-def checkpoint_payload_from_text(
-    conversation_id: str, seq: int, head_hash: str, signed_at: str
-) -> bytes:
-    """The signed bytes of a checkpoint whose instant is given as canonical text."""
-    return checkpoint_payload(conversation_id, seq, head_hash, datetime.fromisoformat(signed_at))
 
 
 def verify_log(

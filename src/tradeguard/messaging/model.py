@@ -221,6 +221,17 @@ def checkpoint_payload(
     conversation_id: str, seq: int, head_hash: str, signed_at: datetime
 ) -> bytes:
     """The bytes a checkpoint signature covers."""
+    return checkpoint_payload_text(conversation_id, seq, head_hash, instant(signed_at))
+
+
+def checkpoint_payload_text(
+    conversation_id: str, seq: int, head_hash: str, signed_at: str
+) -> bytes:
+    """The signed bytes of a checkpoint as a proof shows it: the instant exactly as written.
+
+    Verifiers use the text as given, so a proof whose ``signed_at`` was rewritten in
+    another spelling of the same instant no longer matches its signature.
+    """
     return canonical_json(
         {
             "type": CHECKPOINT_TYPE,
@@ -228,6 +239,6 @@ def checkpoint_payload(
             "conversation_id": conversation_id,
             "seq": seq,
             "hash": head_hash,
-            "signed_at": instant(signed_at),
+            "signed_at": signed_at,
         }
     )

@@ -65,6 +65,34 @@ class Reason(StrEnum):
     IMPERSONATES_PLATFORM = "impersonates_platform"
 
 
+#: What the recipient of a flagged message is told, in English and Chinese, per reason.
+# fmt: off
+NOTICES: Final[dict[Reason, tuple[str, str]]] = {
+    Reason.LINK_OUTSIDE_ALLOWLIST: ("This message links outside the marketplace.", "此消息包含站外链接。"),
+    Reason.LOOKALIKE_DOMAIN:       ("The link imitates the marketplace's address.", "链接冒充平台网址。"),
+    Reason.VERIFICATION_CODE:      ("It asks for a verification code: never share one.", "对方索要验证码:切勿告诉任何人。"),
+    Reason.CARD_NUMBER:            ("It contains a bank card number.", "消息中含有银行卡号。"),
+    Reason.BANK_DETAILS:           ("It asks for card, password or ID details.", "对方索要银行卡、密码或身份证信息。"),
+    Reason.OFF_PLATFORM_PAYMENT:   ("It asks you to pay outside the platform.", "对方要求站外付款。"),
+    Reason.OFF_PLATFORM_CONTACT:   ("It moves the talk outside the platform.", "对方要求站外联系。"),
+    Reason.REORDER_LINK:           ("\"Price changed, re-order via this link\" is a known scam.", "\"改价后重新拍下\"是常见骗局。"),
+    Reason.REFUND_LINK:            ("Refunds never need a link, card details or a code.", "退款无需点链接、提供卡号或验证码。"),
+    Reason.ADVANCE_FEE:            ("It asks for a fee before paying or shipping.", "对方要求先交费用。"),
+    Reason.IMPERSONATES_PLATFORM:  ("The sender claims to be platform staff.", "对方自称平台客服。"),
+}
+# fmt: on
+
+
+def notices(reasons: Iterable[str]) -> tuple[list[str], list[str]]:
+    """The recipient's warning sentences (English, Chinese) for a verdict's reason codes.
+
+    >>> notices(["verification_code"])[0]
+    ['It asks for a verification code: never share one.']
+    """
+    chosen = [NOTICES[Reason(r)] for r in reasons]
+    return [en for en, _ in chosen], [zh for _, zh in chosen]
+
+
 class Term(StrEnum):
     """Groups of phrases the rules combine."""
 

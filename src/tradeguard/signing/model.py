@@ -73,6 +73,18 @@ def key_id_for(public_key_raw: bytes) -> str:
     return "pk_" + hashlib.sha256(public_key_raw).hexdigest()[:16]
 
 
+def _canonical_b64decode(text: str) -> bytes:
+    """Decode base64 that is written the one canonical way (no stray bits in the padding).
+
+    A signature document must have one spelling: otherwise altering the unused
+    bits of the last character would change the file without the check noticing.
+    """
+    data = base64.b64decode(text, validate=True)
+    if base64.b64encode(data).decode("ascii") != text:
+        raise ValueError("non-canonical base64")
+    return data
+
+
 def verify_signature(public_keys: Mapping[str, str], data: bytes, sig: Signature) -> bool:
     """True when ``sig`` is a valid signature of ``data`` by one of ``public_keys``.
 
@@ -85,8 +97,8 @@ def verify_signature(public_keys: Mapping[str, str], data: bytes, sig: Signature
     if not isinstance(encoded, str):
         return False
     try:
-        raw = base64.b64decode(encoded, validate=True)
-        signature = base64.b64decode(sig.signature_b64, validate=True)
+        raw = _canonical_b64decode(encoded)
+        signature = _canonical_b64decode(sig.signature_b64)
         if key_id_for(raw) != sig.key_id:
             return False
         Ed25519PublicKey.from_public_bytes(raw).verify(signature, data)

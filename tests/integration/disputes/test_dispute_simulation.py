@@ -19,10 +19,11 @@ def test_simulated_abusers_lose_and_wronged_buyers_win(app, clock) -> None:
     summary = Simulator(app, clock, config, [behaviour]).run().as_dict()
     figures = summary["disputes"]
     # then: every false "not shipped" complaint on delivered top-ups was dismissed
-    assert figures["by_actor"]["seed002"].keys() == {"dismissed"}
+    seed002 = {k for k in figures if k.startswith("seed002_complainer_")}
+    assert seed002 == {"seed002_complainer_dismissed"}
     # and: a doctored payment screenshot never counted
     assert figures["fake_screenshots_counted_as_payment"] == 0
-    assert sum(figures["cases_filed"].values()) > 0
+    assert figures["cases_filed"] > 0
     # and: buyers who quoted a broken promise won
-    assert set(figures["by_actor"].get("promise", {})) <= {"buyer_wins"}
+    assert {k for k in figures if k.startswith("promise_victim_")} <= {"promise_victim_buyer_wins"}
     assert summary["ledger_ok"]

@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field, StringConstraints, field_validator
 from tradeguard.adapters.api.schemas import Identifier, _In, _Out
 from tradeguard.blobs.model import BlobRef
 from tradeguard.messaging.model import Conversation, Message, MessageKind, SenderRole
+from tradeguard.messaging.scan import notices
 from tradeguard.signing.model import PlatformKey
 
 Sha256 = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
@@ -90,6 +91,8 @@ class MessageWarning(BaseModel):
 
     flagged: bool
     reasons: list[str] = Field(description="Stable codes, e.g. reorder_link, verification_code.")
+    notices: list[str] = Field(description="One sentence per reason, in English.")
+    notices_zh: list[str] = Field(description="The same, in Chinese.")
 
 
 class MessagePublic(BaseModel):
@@ -110,7 +113,8 @@ class MessagePublic(BaseModel):
 
     @classmethod
     def of(cls, message: Message) -> MessagePublic:
-        """The public view of a message."""
+        """The public view of a message, with the recipient's warning in both languages."""
+        english, chinese = notices(message.verdict.reasons)
         return cls(
             id=message.id,
             conversation_id=message.conversation_id,
@@ -124,7 +128,10 @@ class MessagePublic(BaseModel):
             prev_hash=message.prev_hash,
             hash=message.hash,
             warning=MessageWarning(
-                flagged=message.verdict.flagged, reasons=list(message.verdict.reasons)
+                flagged=message.verdict.flagged,
+                reasons=list(message.verdict.reasons),
+                notices=english,
+                notices_zh=chinese,
             ),
         )
 

@@ -71,7 +71,9 @@ class DisputeBehaviour:
         shop = sim.seller_by_id[order.seller_id]
         later = timedelta(hours=sim.rng.randint(2, 20))
         if "false_complainer" in shopper.traits and order.is_virtual:
-            sim.later(later, partial(self._file, sim, order, CaseType.NOT_RECEIVED, "seed002"))
+            sim.later(
+                later, partial(self._file, sim, order, CaseType.NOT_RECEIVED, "seed002_complainer")
+            )
             return True
         if "fakes_screenshots" in shopper.traits:
             sim.later(later, partial(self._fake_screenshot, sim, order))
@@ -110,16 +112,19 @@ class DisputeBehaviour:
             self._decide(sim, case)
 
     def summarise(self, sim: Simulator) -> dict[str, Any]:
-        """Cases filed and decided, by type, outcome and actor."""
-        return {
-            "cases_filed": dict(sorted(self.filed.items())),
-            "outcomes": dict(sorted(self.outcomes.items())),
-            "by_actor": {k: dict(sorted(v.items())) for k, v in sorted(self.by_actor.items())},
-            "fake_screenshots_counted_as_payment": self.screenshots_counted,
-            "refunds_minor": self.refunds_minor,
-            "overdue_cases": len(self.overdue_seen),
-            "supervisor_queue": len(sim.app.disputes.supervisor_queue(limit=200)),
-        }
+        """Cases filed and decided: by type, by outcome, and per kind of party (one level, for the table)."""
+        figures: dict[str, Any] = {"cases_filed": sum(self.filed.values())}
+        figures.update({f"filed_{kind}": n for kind, n in sorted(self.filed.items())})
+        figures.update({f"decided_{outcome}": n for outcome, n in sorted(self.outcomes.items())})
+        for actor, outcomes in sorted(self.by_actor.items()):
+            figures.update({f"{actor}_{outcome}": n for outcome, n in sorted(outcomes.items())})
+        figures.update(
+            fake_screenshots_counted_as_payment=self.screenshots_counted,
+            refunds_minor=self.refunds_minor,
+            overdue_cases=len(self.overdue_seen),
+            supervisor_queue=len(sim.app.disputes.supervisor_queue(limit=200)),
+        )
+        return figures
 
     # -- the parties ----------------------------------------------------------------------------
 
@@ -137,10 +142,10 @@ class DisputeBehaviour:
             else buyer(order.buyer_id)
         )
         description = {
-            "seed002": "未发货 (not shipped)",
-            "screenshot": "I paid twice, see the screenshot",
-            "promise": "The seller promised a free gift in chat and never sent it",
-            "harasser": "The seller keeps messaging me after my review",
+            "seed002_complainer": "未发货 (not shipped)",
+            "screenshot_faker": "I paid twice, see the screenshot",
+            "promise_victim": "The seller promised a free gift in chat and never sent it",
+            "harassed_buyer": "The seller keeps messaging me after my review",
         }[actor]
         case: Case | None = sim.attempt(
             partial(sim.app.disputes.file, party, order.id, case_type, description, claimed)
@@ -151,7 +156,7 @@ class DisputeBehaviour:
         return case
 
     def _fake_screenshot(self, sim: Simulator, order: Order) -> None:
-        case = self._file(sim, order, CaseType.QUALITY, "screenshot")
+        case = self._file(sim, order, CaseType.QUALITY, "screenshot_faker")
         if case is None:
             return
         item = sim.attempt(
@@ -195,7 +200,7 @@ class DisputeBehaviour:
             )
         )
         claimed = max(1, order.subtotal_minor // 10)
-        case = self._file(sim, order, CaseType.BROKEN_PROMISE, "promise", claimed)
+        case = self._file(sim, order, CaseType.BROKEN_PROMISE, "promise_victim", claimed)
         if case is not None:
             sim.attempt(
                 partial(
@@ -224,7 +229,7 @@ class DisputeBehaviour:
             return
         for text in ("Change your review now.", "We know where you live, change the review."):
             sim.attempt(partial(app.messaging.post, seller(order.seller_id), conversation.id, text))
-        case = self._file(sim, order, CaseType.SELLER_HARASSMENT, "harasser")
+        case = self._file(sim, order, CaseType.SELLER_HARASSMENT, "harassed_buyer")
         if case is not None:
             sim.attempt(
                 partial(
