@@ -27,9 +27,12 @@ from tradeguard.kernel.clock import Clock, SystemClock
 from tradeguard.kernel.ids import IdFactory
 from tradeguard.kernel.runtime import Runtime
 from tradeguard.ledger.model import AccountBalance, Violation
+from tradeguard.merchants.service import MerchantService
 from tradeguard.orders.service import OrderService, PayoutService
 from tradeguard.orders.settlement import SettlementService
 from tradeguard.policy import Policy, load_policy
+from tradeguard.reputation.service import ReputationService
+from tradeguard.reviews.service import ReviewService
 
 Handler = Callable[[SqlUnitOfWork, Deadline, datetime], Outcome]
 
@@ -49,6 +52,9 @@ class App:
     access: AccessService
     webhooks: WebhookService
     idempotency: IdempotencyStore
+    reviews: ReviewService
+    reputation: ReputationService
+    merchants: MerchantService
 
     @property
     def clock(self) -> Clock:
@@ -60,6 +66,7 @@ class App:
         handlers: dict[str, Any] = {}
         handlers.update(self.orders.deadline_handlers())
         handlers.update(self.settlement.deadline_handlers())
+        handlers.update(self.reviews.deadline_handlers())
         return handlers
 
     def reminder_handlers(self) -> dict[str, Handler]:
@@ -112,16 +119,26 @@ def build_app(
     )
     units = SqlUnits(engine)
     settlement = SettlementService(units, runtime, policy.settlement)
+    orders = OrderService(units, runtime, policy.orders, settlement)
+    reputation = ReputationService(units, runtime, policy.reputation)
+    reviews = ReviewService(units, runtime, policy.reviews, reputation)
+    merchants = MerchantService(units, runtime, policy.merchants)
+    reputation.reviews = reviews
+    reputation.merchants = merchants
+    orders.completion_listeners.append(reviews.on_order_completed)  # type: ignore[arg-type]
     return App(
         engine=engine,
         units=units,
         worker_units=SqlUnits(engine, pipelined=False),
         runtime=runtime,
         policy=policy,
-        orders=OrderService(units, runtime, policy.orders, settlement),
+        orders=orders,
         payouts=PayoutService(units, runtime, settlement),
         settlement=settlement,
         access=AccessService(units, runtime),
         webhooks=WebhookService(units, runtime, policy.webhooks, resolver or resolve),
         idempotency=IdempotencyStore(engine),
+        reviews=reviews,
+        reputation=reputation,
+        merchants=merchants,
     )

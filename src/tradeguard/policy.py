@@ -27,7 +27,10 @@ from tradeguard.events.policy import WebhookPolicy
 from tradeguard.kernel.errors import TradeGuardError
 from tradeguard.kernel.periods import WorkingCalendar
 from tradeguard.kernel.policytypes import PolicySection
+from tradeguard.merchants.policy import MerchantPolicy
 from tradeguard.orders.policy import OrderPolicy, SettlementPolicy
+from tradeguard.reputation.policy import ReputationPolicy
+from tradeguard.reviews.policy import ReviewPolicy
 
 
 class PolicyError(TradeGuardError):
@@ -76,6 +79,9 @@ class Policy(PolicySection):
     settlement: SettlementPolicy = Field(default_factory=SettlementPolicy)
     webhooks: WebhookPolicy = Field(default_factory=WebhookPolicy)
     access: AccessPolicy = Field(default_factory=AccessPolicy)
+    reviews: ReviewPolicy = Field(default_factory=ReviewPolicy)
+    reputation: ReputationPolicy = Field(default_factory=ReputationPolicy)
+    merchants: MerchantPolicy = Field(default_factory=MerchantPolicy)
 
 
 def preset_names() -> list[str]:

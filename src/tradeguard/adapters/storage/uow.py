@@ -15,8 +15,11 @@ from sqlalchemy.exc import DBAPIError
 from tradeguard.adapters.storage.access import SqlAccessStore
 from tradeguard.adapters.storage.deadlines import SqlDeadlineStore
 from tradeguard.adapters.storage.ledger import SqlLedgerStore
+from tradeguard.adapters.storage.merchants import SqlMerchantStore
 from tradeguard.adapters.storage.orders import SqlOrderStore
 from tradeguard.adapters.storage.outbox import SqlOutbox
+from tradeguard.adapters.storage.reputation import SqlReputationStore
+from tradeguard.adapters.storage.reviews import SqlReviewStore
 from tradeguard.adapters.storage.sql import Sql
 from tradeguard.adapters.storage.webhooks import SqlWebhookStore
 from tradeguard.kernel.errors import AlreadyExists, TransientFailure
@@ -41,6 +44,9 @@ class SqlUnitOfWork:
         self.outbox = SqlOutbox(self.sql)
         self.access = SqlAccessStore(self.sql)
         self.webhooks = SqlWebhookStore(self.sql)
+        self.reviews = SqlReviewStore(self.sql)
+        self.reputation = SqlReputationStore(self.sql)
+        self.merchants = SqlMerchantStore(self.sql)
 
     @contextmanager
     def savepoint(self) -> Iterator[None]:

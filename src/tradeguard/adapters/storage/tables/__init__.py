@@ -6,9 +6,24 @@ from tradeguard.adapters.storage.tables import (
     deadlines,
     events,
     ledger,
+    merchants,
     orders,
+    reputation,
+    reviews,
     webhooks,
 )
 from tradeguard.adapters.storage.tables.base import metadata
 
-__all__ = ["access", "api", "deadlines", "events", "ledger", "metadata", "orders", "webhooks"]
+__all__ = [
+    "access",
+    "api",
+    "deadlines",
+    "events",
+    "ledger",
+    "merchants",
+    "metadata",
+    "orders",
+    "reputation",
+    "reviews",
+    "webhooks",
+]
