@@ -48,7 +48,7 @@ from schemathesis.specs.openapi.checks import (
 from sqlalchemy import event
 
 from tradeguard.adapters.api.app import create_api
-from tradeguard.adapters.api.routes import access, health, money, orders, webhooks
+from tradeguard.adapters.api.routes import access, health, money, orders, reputation, webhooks
 from tradeguard.adapters.storage.engine import make_engine
 from tradeguard.bootstrap import App, build_app
 from tradeguard.kernel.clock import FakeClock
@@ -72,8 +72,12 @@ MAX_EXAMPLES = 12
 #: Every operation the routers declare, as ``(METHOD, path)``; the schema must list exactly these.
 OPERATIONS = sorted(
     (method, route.path)
-    for module in (orders, money, access, webhooks, health)
-    for route in module.router.routes
+    for router in (
+        *(module.router for module in (orders, money, access, webhooks, health)),
+        reputation.router,
+        reputation.public_router,
+    )
+    for route in router.routes
     for method in getattr(route, "methods", ())
 )
 

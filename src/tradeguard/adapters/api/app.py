@@ -18,7 +18,7 @@ from tradeguard import __version__
 from tradeguard.adapters.api import problems
 from tradeguard.adapters.api.auth import Authenticator
 from tradeguard.adapters.api.gateway import Gateway, Metrics, RateLimiter
-from tradeguard.adapters.api.routes import access, health, money, orders, webhooks
+from tradeguard.adapters.api.routes import access, health, money, orders, reputation, webhooks
 from tradeguard.adapters.dispatch import WebhookDispatcher
 from tradeguard.adapters.net import resolve
 from tradeguard.bootstrap import App
@@ -59,6 +59,12 @@ TAGS = [
         "name": "webhooks",
         "description": "Signed event delivery, the delivery log and the event feed.",
     },
+    {"name": "reviews", "description": "Reviews, follow-ups, revisions, explanations, moderation."},
+    {
+        "name": "reputation",
+        "description": "Seller credit, buyer credit and the public trust badge.",
+    },
+    {"name": "merchants", "description": "Business verification, guarantee enrolment, deposits."},
     {"name": "operations", "description": "Health, readiness, metrics and problem types."},
 ]
 
@@ -167,6 +173,8 @@ def create_api(
     problems.install(api)
     for module in (orders, money, access, webhooks, health):
         api.include_router(module.router)
+    api.include_router(reputation.router)
+    api.include_router(reputation.public_router)
     _document_problems_as_problem_json(api)
     return Gateway(
         app=api,
