@@ -156,7 +156,7 @@ def _machine_for(database: Database) -> type[RuleBasedStateMachine]:
                 return self.app.units.run(lambda uow: uow.reputation.snapshot())
 
             before = snapshot()
-            self.app.reputation.recompute()
+            self.app.reputation.recompute(sellers_per_unit=1)  # one range per seller
             after = snapshot()
             strip = lambda totals: [  # noqa: E731
                 (

@@ -92,10 +92,17 @@ class ReputationStore(Protocol):
         """The buyer's completed and refunded orders and its first order (disputes lost: 0)."""
         ...
 
-    def recompute(self, cap: int, seller_ids: Collection[str] | None = None) -> int:
-        """Rebuild every aggregate row from the counted reviews in SQL; return the sellers rebuilt.
+    def sellers(self) -> list[str]:
+        """Every seller with reviews, figures or deductions, in id order."""
+        ...
 
-        ``cap`` is the monthly points cap between one buyer and one seller.
+    def recompute(
+        self, cap: int, first_seller: str | None = None, last_seller: str | None = None
+    ) -> int:
+        """Rebuild the aggregate rows of sellers in [first, last] from the counted reviews in SQL.
+
+        ``cap`` is the monthly points cap between one buyer and one seller. Returns
+        how many sellers have counted reviews in the range.
         """
         ...
 

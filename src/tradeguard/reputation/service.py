@@ -8,7 +8,7 @@ from the reviews in SQL; both must always agree (see the property test).
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -313,10 +313,23 @@ class ReputationService:
             lambda uow: uow.reputation.set_category(seller_id, category, self._rt.clock.now())
         )
 
-    def recompute(self, seller_ids: Collection[str] | None = None) -> int:
-        """Rebuild every seller's figures from the reviews (SQL aggregation); return the sellers."""
+    def recompute(self, *, sellers_per_unit: int = 2_000) -> int:
+        """Rebuild every seller's figures from the reviews (SQL aggregation); return the sellers.
+
+        Sellers are rebuilt in id ranges, one unit of work each, so no transaction
+        stays open for long whatever the number of reviews.
+        """
         cap = self._policy.points_cap_per_buyer_month
-        return self._units.run(lambda uow: uow.reputation.recompute(cap, seller_ids))
+        sellers = self._units.run(lambda uow: uow.reputation.sellers())
+        rebuilt = 0
+
+        def rebuild(first: str, last: str) -> Callable[[ReputationUnitOfWork], int]:
+            return lambda uow: uow.reputation.recompute(cap, first, last)
+
+        for start in range(0, len(sellers), sellers_per_unit):
+            chunk = sellers[start : start + sellers_per_unit]
+            rebuilt += self._units.run(rebuild(chunk[0], chunk[-1]))
+        return rebuilt
 
     def require_seller(self, seller_id: str) -> None:
         """Raise NotFound for a seller TradeGuard knows nothing about."""

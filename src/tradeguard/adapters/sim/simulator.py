@@ -425,4 +425,6 @@ class Simulator:
 
 def default_behaviours() -> list[Behaviour]:
     """Every context's simulated parties, in a fixed order (the order is part of the seed)."""
-    return []
+    from tradeguard.adapters.sim.reviewers import Reviewers
+
+    return [Reviewers()]
