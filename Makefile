@@ -35,9 +35,10 @@ demo: $(STAMP) ## Simulate 30 days of trade on SQLite, verify the ledger, then s
 	$(BIN)/tradeguard serve --dev --host 127.0.0.1 --port 8000 --db $(DEMO_DB)
 
 .PHONY: bench
-bench: $(STAMP) ## Benchmarks against PostgreSQL (TRADEGUARD_DATABASE_URL): service-layer lifecycles, then HTTP
+bench: $(STAMP) ## Benchmarks against PostgreSQL (TRADEGUARD_DATABASE_URL): service-layer lifecycles, then HTTP, then reputation
 	$(BIN)/python benchmarks/order_lifecycle.py $(BENCH_ARGS)
 	$(BIN)/python benchmarks/http_lifecycle.py $(BENCH_ARGS)
+	$(BIN)/python benchmarks/reputation.py $(BENCH_ARGS)
 
 .PHONY: help
 help: ## List the targets

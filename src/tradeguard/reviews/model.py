@@ -240,6 +240,18 @@ class Review:
         return f"review:{self.id}"
 
 
+@dataclass(frozen=True, slots=True)
+class OrderFacts:
+    """What reviewing needs to know about an order: its parties, state, completion and item."""
+
+    order_id: str
+    buyer_id: str
+    seller_id: str
+    state: str
+    completed_at: datetime | None
+    listing_id: str  #: the order's first line: the "item" of the repeat rule
+
+
 class BuyerRatingPolicy(StrEnum):
     """What a seller may say about a buyer (DESIGN.md §8)."""
 

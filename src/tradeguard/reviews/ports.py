@@ -10,7 +10,13 @@ from tradeguard.events.ports import Outbox
 from tradeguard.kernel.uow import SavepointCapable
 from tradeguard.orders.ports import OrderStore
 from tradeguard.reputation.ports import ReputationStore
-from tradeguard.reviews.model import BuyerRating, ModerationDecision, Review, ReviewState
+from tradeguard.reviews.model import (
+    BuyerRating,
+    ModerationDecision,
+    OrderFacts,
+    Review,
+    ReviewState,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,6 +30,10 @@ class ReviewFilter:
 
 class ReviewStore(Protocol):
     """Reviews, the sellers' ratings of buyers, and moderation decisions."""
+
+    def order_facts(self, order_id: str) -> OrderFacts | None:
+        """The order's parties, state, completion time and first item, in one read."""
+        ...
 
     def get(self, review_id: str, *, lock: bool = False) -> Review | None:
         """One review; with ``lock``, row-locked until the unit of work ends."""

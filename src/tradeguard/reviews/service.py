@@ -17,7 +17,13 @@ from tradeguard.deadlines import service as deadlines
 from tradeguard.deadlines.model import Deadline, NewDeadline, Outcome
 from tradeguard.events import service as events
 from tradeguard.events.model import DomainEvent
-from tradeguard.kernel.errors import Forbidden, NotFound, TransitionNotAllowed, ValidationFailed
+from tradeguard.kernel.errors import (
+    AlreadyExists,
+    Forbidden,
+    NotFound,
+    TransitionNotAllowed,
+    ValidationFailed,
+)
 from tradeguard.kernel.parties import Actor, Party
 from tradeguard.kernel.runtime import Runtime
 from tradeguard.kernel.uow import UnitOfWorkRunner
@@ -39,6 +45,7 @@ from tradeguard.reviews.model import (
     DetailedRatings,
     Guard,
     ModerationDecision,
+    OrderFacts,
     Photo,
     Polarity,
     Review,
@@ -130,11 +137,15 @@ class ReviewService:
             now = self._rt.clock.now()
             order = self._order(uow, order_id, party)
             self._check_reviewable(order, now)
-            if uow.reviews.for_order(order.id, lock=True) is not None:
-                raise AlreadyReviewed(f"Order {order.id} already has a review.")
-            screening = self._screen(f"{text}\n{reason or ''}")
-            masked_text = self._screen(text).text
-            masked_reason = self._screen(reason).text if reason else None
+            # A second review of the order is refused by the unique order_id: no read needed.
+            text_screening = self._screen(text)
+            reason_screening = self._screen(reason) if reason else None
+            flags = dict.fromkeys(
+                (*text_screening.flags, *(reason_screening.flags if reason_screening else ()))
+            )
+            screening = Screening(text_screening.text, text_screening.masked, tuple(flags))
+            masked_text = text_screening.text
+            masked_reason = reason_screening.text if reason_screening else None
             review = self._new_review(
                 order, now, ReviewOrigin.BUYER, stars, detailed, masked_text, masked_reason
             )
@@ -142,11 +153,16 @@ class ReviewService:
             review.is_anonymous = is_anonymous
             review.flags = screening.flags
             uow.reviews.insert(review)
-            deadlines.cancel(uow.deadlines, _WINDOW_SUBJECT + order.id, None, now)
+            deadlines.cancel(uow.deadlines, _WINDOW_SUBJECT + order.order_id, None, now)
             self._submitted(uow, review, screening, now)
             return review
 
-        return self._units.run(work)
+        try:
+            return self._units.run(work)
+        except AlreadyExists as exc:
+            if "order_id" in str(exc.details.get("constraint", "")):
+                raise AlreadyReviewed(f"Order {order_id} already has a review.") from None
+            raise
 
     def follow_up(
         self, review_id: str, party: Party, text: str, photos: tuple[Photo, ...] = ()
@@ -202,20 +218,26 @@ class ReviewService:
             now = self._rt.clock.now()
             order = self._order(uow, order_id, party)
             self._check_reviewable(order, now)
-            if uow.reviews.buyer_rating(order.id) is not None:
-                raise AlreadyRated(f"The buyer of order {order.id} was already rated.")
+            if uow.reviews.buyer_rating(order.order_id) is not None:
+                raise AlreadyRated(f"The buyer of order {order.order_id} was already rated.")
             masked = self._screen(text).text
-            found = BuyerRating(order.id, order.seller_id, order.buyer_id, rating, masked, now)
+            found = BuyerRating(
+                order.order_id, order.seller_id, order.buyer_id, rating, masked, now
+            )
             uow.reviews.insert_buyer_rating(found)
             data = {
-                "order_id": order.id,
+                "order_id": order.order_id,
                 "seller_id": order.seller_id,
                 "buyer_id": order.buyer_id,
                 "rating": rating.value,
             }
             events.record(
                 uow.outbox,
-                [DomainEvent("review.buyer_rated", f"order:{order.id}", data, order.id)],
+                [
+                    DomainEvent(
+                        "review.buyer_rated", f"order:{order.order_id}", data, order.order_id
+                    )
+                ],
                 self._rt.ids,
                 now,
             )
@@ -263,7 +285,7 @@ class ReviewService:
 
         def work(uow: ReviewsUnitOfWork) -> ReviewView:
             order = self._order(uow, order_id, party)
-            review = uow.reviews.for_order(order.id)
+            review = uow.reviews.for_order(order.order_id)
             if review is None:
                 raise NotFound("review of order", order_id)
             return self._view(uow, review, party)
@@ -329,10 +351,10 @@ class ReviewService:
         return {DeadlineKind.REVIEW_WINDOW: self._on_window_end}
 
     def _on_window_end(self, uow: ReviewsUnitOfWork, deadline: Deadline, now: datetime) -> Outcome:
-        order = uow.orders.get(deadline.subject_id, with_lines=True)
+        order = uow.reviews.order_facts(deadline.subject_id)
         if order is None or order.state != OrderState.COMPLETED or order.completed_at is None:
             return Outcome.OBSOLETE
-        if uow.reviews.for_order(order.id, lock=True) is not None:
+        if uow.reviews.for_order(order.order_id, lock=True) is not None:
             return Outcome.OBSOLETE
         if self._policy.default_rating == "none":
             return Outcome.FIRED
@@ -473,7 +495,7 @@ class ReviewService:
 
     def _new_review(
         self,
-        order: Order,
+        order: OrderFacts,
         now: datetime,
         origin: ReviewOrigin,
         stars: int,
@@ -482,13 +504,12 @@ class ReviewService:
         reason: str | None,
     ) -> Review:
         local = now.astimezone(self._rt.calendar.zone)
-        listing_id = order.lines[0].listing_id if order.lines else ""
         return Review(
             id=self._rt.ids.new("rev", now),
-            order_id=order.id,
+            order_id=order.order_id,
             buyer_id=order.buyer_id,
             seller_id=order.seller_id,
-            listing_id=listing_id,
+            listing_id=order.listing_id,
             state=ReviewState.PENDING,
             origin=origin,
             stars=stars,
@@ -512,16 +533,16 @@ class ReviewService:
             extra_spam=self._policy.extra_spam,
         )
 
-    def _check_reviewable(self, order: Order, now: datetime) -> None:
+    def _check_reviewable(self, order: OrderFacts, now: datetime) -> None:
         if order.state != OrderState.COMPLETED or order.completed_at is None:
             raise NotReviewable(
-                f"Order {order.id} is {order.state}; only completed orders are rated."
+                f"Order {order.order_id} is {order.state}; only completed orders are rated."
             )
         if not rules.within_review_window(order.completed_at, now, self._policy):
-            raise NotReviewable(f"The review window of order {order.id} has ended.")
+            raise NotReviewable(f"The review window of order {order.order_id} has ended.")
 
-    def _order(self, uow: ReviewsUnitOfWork, order_id: str, party: Party) -> Order:
-        order = uow.orders.get(order_id, with_lines=True)
+    def _order(self, uow: ReviewsUnitOfWork, order_id: str, party: Party) -> OrderFacts:
+        order = uow.reviews.order_facts(order_id)
         if order is None or not _may_see(order.buyer_id, order.seller_id, party):
             raise NotFound("order", order_id)
         return order

@@ -8,7 +8,12 @@ from __future__ import annotations
 
 import sys
 
-from tradeguard.adapters.cli import access, core, server  # noqa: F401 - registers the commands
+from tradeguard.adapters.cli import (  # noqa: F401 - registers the commands
+    access,
+    core,
+    reputation,
+    server,
+)
 from tradeguard.adapters.cli.common import cli
 
 __all__ = ["cli", "main"]

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import and_, bindparam, func, select, update
 
 from tradeguard.adapters.storage.sql import Prepared, Sql
+from tradeguard.adapters.storage.tables.orders import order_lines, orders
 from tradeguard.adapters.storage.tables.reviews import buyer_ratings, review_decisions, reviews
 from tradeguard.reviews.model import (
     BuyerRating,
     DetailedRatings,
     ModerationDecision,
     ModerationFlag,
+    OrderFacts,
     Photo,
     Polarity,
     Review,
@@ -72,6 +74,22 @@ _UPDATE = Prepared(
     update(reviews)
     .where(R.id == bindparam("review_id"))
     .values({c: bindparam(c) for c in _MUTABLE})
+)
+_ORDER_FACTS = Prepared(
+    select(
+        orders.c.id,
+        orders.c.buyer_id,
+        orders.c.seller_id,
+        orders.c.state,
+        orders.c.completed_at,
+        order_lines.c.listing_id,
+    )
+    .select_from(
+        orders.outerjoin(
+            order_lines, and_(order_lines.c.order_id == orders.c.id, order_lines.c.line_no == 1)
+        )
+    )
+    .where(orders.c.id == bindparam("order_id"))
 )
 _GET = Prepared(select(reviews).where(R.id == bindparam("review_id")))
 _GET_LOCKED = Prepared(select(reviews).where(R.id == bindparam("review_id")).with_for_update())
@@ -188,6 +206,15 @@ class SqlReviewStore:
 
     def __init__(self, sql: Sql) -> None:
         self._sql = sql
+
+    def order_facts(self, order_id: str) -> OrderFacts | None:
+        """The order's parties, state, completion and first item, in one read."""
+        row = self._sql.first(_ORDER_FACTS, {"order_id": order_id})
+        if row is None:
+            return None
+        return OrderFacts(
+            row.id, row.buyer_id, row.seller_id, row.state, row.completed_at, row.listing_id or ""
+        )
 
     def get(self, review_id: str, *, lock: bool = False) -> Review | None:
         """One review."""
