@@ -205,3 +205,27 @@ def _events(shop):
     with shop.app.engine.connect() as conn:
         rows = conn.execute(select(outbox_events).order_by(outbox_events.c.sequence)).all()
     return rows
+
+
+def test_a_recomputation_repairs_figures_that_went_wrong(shop) -> None:
+    # given: figures kept incrementally for two sellers
+    from sqlalchemy import text
+
+    shop.reviewed(5, detailed=DetailedRatings(5, 5, 4))
+    shop.reviewed(2, buyer_id="b2", reason="late")
+    shop.reviewed(4, seller_id="s2")
+    right = shop.app.units.run(lambda uow: uow.reputation.snapshot())
+    # when: rows are damaged (a wrong count, a lost day, a stray row) and the figures recomputed
+    with shop.app.engine.begin() as conn:
+        conn.execute(text("UPDATE reputation_pair_months SET positive = 99 WHERE buyer_id = 'b1'"))
+        conn.execute(text("DELETE FROM reputation_days WHERE seller_id = 's2'"))
+        conn.execute(
+            text(
+                "INSERT INTO reputation_pair_months (seller_id, buyer_id, month, positive, negative)"
+                " VALUES ('s1', 'ghost', '2020-01', 3, 0)"
+            )
+        )
+        conn.execute(text("UPDATE seller_reputation SET review_points = 1000"))
+    shop.app.reputation.recompute(sellers_per_unit=1)
+    # then: every row is what the reviews say again
+    assert shop.app.units.run(lambda uow: uow.reputation.snapshot()) == right
