@@ -312,12 +312,23 @@ class ReviewService:
         self, seller_id: str, *, before_id: str | None = None, limit: int = 20
     ) -> list[ReviewView]:
         """A seller's published, revealed reviews for its public page: no reviewer is named."""
+        wanted = max(1, min(limit, 101))
 
         def work(uow: ReviewsUnitOfWork) -> list[ReviewView]:
             where = ReviewFilter(seller_id=seller_id, state=ReviewState.PUBLISHED)
-            found = uow.reviews.find(where, before_id=before_id, limit=max(1, min(limit, 101)))
             now = self._rt.clock.now()
-            return [ReviewView(r, True, None, False) for r in found if self._revealed(uow, r, now)]
+            shown: list[ReviewView] = []
+            cursor = before_id
+            # Reviews still under the double-blind are skipped, so read on until the page is full.
+            while len(shown) < wanted:
+                found = uow.reviews.find(where, before_id=cursor, limit=wanted)
+                shown.extend(
+                    ReviewView(r, True, None, False) for r in found if self._revealed(uow, r, now)
+                )
+                if len(found) < wanted:
+                    break
+                cursor = found[-1].id
+            return shown[:wanted]
 
         return self._units.run(work)
 

@@ -136,3 +136,18 @@ def test_ratings_are_revealed_when_the_window_ends(shop) -> None:
     [public] = shop.app.reviews.public("s1")
     assert public.review.id == review.id
     assert not public.show_buyer
+
+
+def test_the_public_page_skips_hidden_reviews_without_coming_up_short(shop) -> None:
+    # given: three revealed reviews, then two newer ones still under the double-blind
+    for n in range(3):
+        order_id = shop.completed_order(buyer_id=f"old{n}")
+        shop.review(order_id, buyer_id=f"old{n}")
+        shop.app.reviews.rate_buyer(order_id, seller("s1"), Polarity.POSITIVE)
+    for n in range(2):
+        shop.reviewed(buyer_id=f"new{n}")
+    # when: a page of two is asked for
+    page = shop.app.reviews.public("s1", limit=2)
+    # then: two revealed reviews, not fewer
+    assert len(page) == 2
+    assert all(not view.show_buyer for view in page)
