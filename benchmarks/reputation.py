@@ -9,10 +9,9 @@
    reviews (100 000 sellers, 1 million buyers, a year of days) are loaded with
    COPY in committed chunks; then ``ReputationService.recompute`` rebuilds every
    seller's figures in SQL, one range of sellers per unit of work: first from
-   empty aggregate tables (``recompute_10m_s``: every bucket row is written), then
-   again over figures that are already right (``recompute_10m_steady_s``: the
-   fresh aggregates are compared with the stored rows and only differences are
-   written — the routine check-and-repair run).
+   empty aggregate tables (``recompute_10m_s``), then again over the figures it
+   just built (``recompute_10m_steady_s``: each range's rows are deleted and
+   written anew, as a routine re-run does).
 
 Everything runs in a scratch database created for the run and dropped after.
 

@@ -428,55 +428,56 @@ class SqlReputationStore:
         if dialect == "postgresql":
             # The grouping below hashes a whole range of reviews: give it room in memory.
             sql.run(text("SET LOCAL work_mem = '256MB'"))
-        if dialect == "postgresql":
-            self._repair_buckets_pg(params, last_seller is not None)
-        else:
-            positive = case((rv.stars >= 4, 1), else_=0)
-            neutral = case((rv.stars == 3, 1), else_=0)
-            negative = case((rv.stars <= 2, 1), else_=0)
-            counted = and_(rv.counted.is_(True), only(rv.seller_id))
-            sql.run(delete(reputation_pair_months).where(only(PM.seller_id)), params)
-            sql.run(
-                reputation_pair_months.insert().from_select(
-                    ["seller_id", "buyer_id", "month", "positive", "negative"],
-                    select(
-                        rv.seller_id,
-                        rv.buyer_id,
-                        rv.rated_month,
-                        func.sum(positive),
-                        func.sum(negative),
-                    )
-                    .where(counted)
-                    .group_by(rv.seller_id, rv.buyer_id, rv.rated_month)
-                    # In key order the primary-key index grows at its right edge instead of at random.
-                    .order_by(rv.seller_id, rv.buyer_id, rv.rated_month),
-                ),
-                params,
-            )
-            sql.run(delete(reputation_days).where(only(D.seller_id)), params)
-            has_dsr = case((rv.dsr_item.is_not(None), 1), else_=0)
-            sql.run(
-                reputation_days.insert().from_select(
-                    ["seller_id", "day", *_DAY_SUMS],
-                    select(
-                        rv.seller_id,
-                        rv.rated_on,
-                        func.sum(positive),
-                        func.sum(neutral),
-                        func.sum(negative),
-                        func.sum(has_dsr),
-                        func.coalesce(func.sum(rv.dsr_item), 0),
-                        func.coalesce(func.sum(rv.dsr_communication), 0),
-                        func.coalesce(func.sum(rv.dsr_shipping), 0),
-                        func.sum(cast(rv.weight * rv.stars, Float)),
-                        func.sum(rv.weight),
-                    )
-                    .where(counted)
-                    .group_by(rv.seller_id, rv.rated_on)
-                    .order_by(rv.seller_id, rv.rated_on),
-                ),
-                params,
-            )
+            # Every statement here reads one seller range through the seller_id indexes. After a
+            # bulk load the planner's statistics still say the bucket tables are empty and it
+            # would scan them whole for every range, which grows quadratically.
+            sql.run(text("SET LOCAL enable_seqscan = off"))
+        positive = case((rv.stars >= 4, 1), else_=0)
+        neutral = case((rv.stars == 3, 1), else_=0)
+        negative = case((rv.stars <= 2, 1), else_=0)
+        counted = and_(rv.counted.is_(True), only(rv.seller_id))
+        sql.run(delete(reputation_pair_months).where(only(PM.seller_id)), params)
+        sql.run(
+            reputation_pair_months.insert().from_select(
+                ["seller_id", "buyer_id", "month", "positive", "negative"],
+                select(
+                    rv.seller_id,
+                    rv.buyer_id,
+                    rv.rated_month,
+                    func.sum(positive),
+                    func.sum(negative),
+                )
+                .where(counted)
+                .group_by(rv.seller_id, rv.buyer_id, rv.rated_month)
+                # In key order the primary-key index grows at its right edge instead of at random.
+                .order_by(rv.seller_id, rv.buyer_id, rv.rated_month),
+            ),
+            params,
+        )
+        sql.run(delete(reputation_days).where(only(D.seller_id)), params)
+        has_dsr = case((rv.dsr_item.is_not(None), 1), else_=0)
+        sql.run(
+            reputation_days.insert().from_select(
+                ["seller_id", "day", *_DAY_SUMS],
+                select(
+                    rv.seller_id,
+                    rv.rated_on,
+                    func.sum(positive),
+                    func.sum(neutral),
+                    func.sum(negative),
+                    func.sum(has_dsr),
+                    func.coalesce(func.sum(rv.dsr_item), 0),
+                    func.coalesce(func.sum(rv.dsr_communication), 0),
+                    func.coalesce(func.sum(rv.dsr_shipping), 0),
+                    func.sum(cast(rv.weight * rv.stars, Float)),
+                    func.sum(rv.weight),
+                )
+                .where(counted)
+                .group_by(rv.seller_id, rv.rated_on)
+                .order_by(rv.seller_id, rv.rated_on),
+            ),
+            params,
+        )
         capped = case((PM.positive < cap, PM.positive), else_=cap) - case(
             (PM.negative < cap, PM.negative), else_=cap
         )
@@ -537,79 +538,6 @@ class SqlReputationStore:
             params,
         )
         return int(sql.scalar(select(func.count()).select_from(days), params) or 0)
-
-    def _repair_buckets_pg(self, params: dict[str, Any], bounded: bool) -> None:
-        """Bring the pair-month and day rows of a seller range in line with the reviews.
-
-        Fresh aggregates are compared with the stored rows and only the differences
-        are written: rows nobody should have are deleted, missing or wrong ones are
-        upserted. When the incremental rows are right (the normal case) this reads
-        instead of rewriting millions of rows, their index entries and their WAL.
-        """
-        upper = " AND {alias}seller_id <= :last_seller" if bounded else ""
-
-        def in_range(alias: str = "") -> str:
-            return f"{alias}seller_id >= :first_seller" + upper.format(alias=alias)
-
-        counted = f"counted AND {in_range()}"
-        self._sql.run(
-            text(
-                f"""
-WITH fresh AS (
-    SELECT seller_id, buyer_id, rated_month AS month,
-           SUM(CASE WHEN stars >= 4 THEN 1 ELSE 0 END)::int AS positive,
-           SUM(CASE WHEN stars <= 2 THEN 1 ELSE 0 END)::int AS negative
-    FROM reviews WHERE {counted}
-    GROUP BY seller_id, buyer_id, rated_month
-), gone AS (
-    DELETE FROM reputation_pair_months pm WHERE {in_range("pm.")}
-    AND NOT EXISTS (SELECT 1 FROM fresh f WHERE f.seller_id = pm.seller_id
-                    AND f.buyer_id = pm.buyer_id AND f.month = pm.month)
-)
-INSERT INTO reputation_pair_months (seller_id, buyer_id, month, positive, negative)
-SELECT f.seller_id, f.buyer_id, f.month, f.positive, f.negative
-FROM fresh f LEFT JOIN reputation_pair_months pm
-  ON pm.seller_id = f.seller_id AND pm.buyer_id = f.buyer_id AND pm.month = f.month
-WHERE pm.seller_id IS NULL OR pm.positive <> f.positive OR pm.negative <> f.negative
-ORDER BY f.seller_id, f.buyer_id, f.month
-ON CONFLICT (seller_id, buyer_id, month)
-DO UPDATE SET positive = EXCLUDED.positive, negative = EXCLUDED.negative
-"""  # noqa: S608 - only fixed fragments are formatted in; values are bound
-            ),
-            params,
-        )
-        sums = ", ".join(_DAY_SUMS)
-        differs = " OR ".join(f"d.{c} <> f.{c}" for c in _DAY_SUMS)
-        self._sql.run(
-            text(
-                f"""
-WITH fresh AS (
-    SELECT seller_id, rated_on AS day,
-           SUM(CASE WHEN stars >= 4 THEN 1 ELSE 0 END) AS positive,
-           SUM(CASE WHEN stars = 3 THEN 1 ELSE 0 END) AS neutral,
-           SUM(CASE WHEN stars <= 2 THEN 1 ELSE 0 END) AS negative,
-           COUNT(dsr_item) AS dsr_count,
-           COALESCE(SUM(dsr_item), 0) AS dsr_item_sum,
-           COALESCE(SUM(dsr_communication), 0) AS dsr_communication_sum,
-           COALESCE(SUM(dsr_shipping), 0) AS dsr_shipping_sum,
-           SUM(weight * stars) AS star_weight_sum,
-           SUM(weight) AS weight_sum
-    FROM reviews WHERE {counted}
-    GROUP BY seller_id, rated_on
-), gone AS (
-    DELETE FROM reputation_days d WHERE {in_range("d.")}
-    AND NOT EXISTS (SELECT 1 FROM fresh f WHERE f.seller_id = d.seller_id AND f.day = d.day)
-)
-INSERT INTO reputation_days (seller_id, day, {sums})
-SELECT f.seller_id, f.day, {", ".join("f." + c for c in _DAY_SUMS)}
-FROM fresh f LEFT JOIN reputation_days d ON d.seller_id = f.seller_id AND d.day = f.day
-WHERE d.seller_id IS NULL OR {differs}
-ORDER BY f.seller_id, f.day
-ON CONFLICT (seller_id, day) DO UPDATE SET {", ".join(f"{c} = EXCLUDED.{c}" for c in _DAY_SUMS)}
-"""  # noqa: S608 - only fixed fragments are formatted in; values are bound
-            ),
-            params,
-        )
 
     def snapshot(
         self, seller_ids: Collection[str] | None = None
