@@ -35,13 +35,14 @@ demo: $(STAMP) ## Simulate 30 days of trade on SQLite, verify the ledger, then s
 	$(BIN)/tradeguard serve --dev --host 127.0.0.1 --port 8000 --db $(DEMO_DB)
 
 .PHONY: bench
-bench: $(STAMP) ## Benchmarks against PostgreSQL (TRADEGUARD_DATABASE_URL): service-layer lifecycles, then HTTP
+bench: $(STAMP) ## Benchmarks against PostgreSQL (TRADEGUARD_DATABASE_URL): service-layer lifecycles, then HTTP, then reputation
 	$(BIN)/python benchmarks/order_lifecycle.py $(BENCH_ARGS)
 	$(BIN)/python benchmarks/http_lifecycle.py $(BENCH_ARGS)
 	$(BIN)/python benchmarks/mixed_workload.py
 	$(BIN)/python benchmarks/disputes.py
 	$(BIN)/python benchmarks/messaging.py $(BENCH_ARGS)
 	$(BIN)/python benchmarks/scam_scan.py
+	$(BIN)/python benchmarks/reputation.py $(BENCH_ARGS)
 
 .PHONY: help
 help: ## List the targets

@@ -16,7 +16,12 @@ from sqlalchemy import Engine
 
 from tradeguard.access.service import AccessService
 from tradeguard.adapters.blobs import LocalBlobStore
-from tradeguard.adapters.links import DecisionToAfterSales, EscalationToDisputes
+from tradeguard.adapters.links import (
+    BuyerHistoryFromContexts,
+    CreditTierSource,
+    DecisionToAfterSales,
+    EscalationToDisputes,
+)
 from tradeguard.adapters.net import resolve
 from tradeguard.adapters.storage import migrations
 from tradeguard.adapters.storage.engine import make_engine
@@ -32,11 +37,14 @@ from tradeguard.kernel.clock import Clock, SystemClock
 from tradeguard.kernel.ids import IdFactory
 from tradeguard.kernel.runtime import Runtime
 from tradeguard.ledger.model import AccountBalance, Violation
+from tradeguard.merchants.service import MerchantService
 from tradeguard.messaging.scan import ScamScanner
 from tradeguard.messaging.service import MessagingService
 from tradeguard.orders.service import OrderService, PayoutService
 from tradeguard.orders.settlement import SettlementService
 from tradeguard.policy import Policy, load_policy
+from tradeguard.reputation.service import ReputationService
+from tradeguard.reviews.service import ReviewService
 from tradeguard.signing.service import PlatformKeys
 
 Handler = Callable[[SqlUnitOfWork, Deadline, datetime], Outcome]
@@ -63,6 +71,9 @@ class App:
     blobs: BlobStore
     scanner: ScamScanner
     messaging: MessagingService
+    reviews: ReviewService
+    reputation: ReputationService
+    merchants: MerchantService
 
     @property
     def clock(self) -> Clock:
@@ -76,6 +87,7 @@ class App:
         handlers.update(self.settlement.deadline_handlers())
         handlers.update(self.aftersales.deadline_handlers())
         handlers.update(self.disputes.deadline_handlers())
+        handlers.update(self.reviews.deadline_handlers())
         return handlers
 
     def reminder_handlers(self) -> dict[str, Handler]:
@@ -146,6 +158,15 @@ def build_app(
         after_sales=DecisionToAfterSales(aftersales),
     )
     aftersales.escalation = EscalationToDisputes(disputes)
+    reputation = ReputationService(units, runtime, policy.reputation)
+    reviews = ReviewService(units, runtime, policy.reviews, reputation)
+    merchants = MerchantService(units, runtime, policy.merchants)
+    reputation.reviews = reviews
+    reputation.merchants = merchants
+    orders.completion_listeners.append(reviews.on_order_completed)  # type: ignore[arg-type]
+    reputation.history = BuyerHistoryFromContexts()
+    aftersales.tier_source = CreditTierSource(reputation)
+    disputes.credit = reputation
     return App(
         engine=engine,
         units=units,
@@ -164,4 +185,7 @@ def build_app(
         blobs=blobs,
         scanner=scanner,
         messaging=messaging,
+        reviews=reviews,
+        reputation=reputation,
+        merchants=merchants,
     )

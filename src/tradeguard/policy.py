@@ -30,8 +30,11 @@ from tradeguard.events.policy import WebhookPolicy
 from tradeguard.kernel.errors import TradeGuardError
 from tradeguard.kernel.periods import WorkingCalendar
 from tradeguard.kernel.policytypes import PolicySection
+from tradeguard.merchants.policy import MerchantPolicy
 from tradeguard.messaging.policy import MessagingPolicy
 from tradeguard.orders.policy import OrderPolicy, SettlementPolicy
+from tradeguard.reputation.policy import ReputationPolicy
+from tradeguard.reviews.policy import ReviewPolicy
 
 
 class PolicyError(TradeGuardError):
@@ -84,6 +87,9 @@ class Policy(PolicySection):
     disputes: DisputePolicy = Field(default_factory=DisputePolicy)
     messaging: MessagingPolicy = Field(default_factory=MessagingPolicy)
     blobs: BlobPolicy = Field(default_factory=BlobPolicy)
+    reviews: ReviewPolicy = Field(default_factory=ReviewPolicy)
+    reputation: ReputationPolicy = Field(default_factory=ReputationPolicy)
+    merchants: MerchantPolicy = Field(default_factory=MerchantPolicy)
 
 
 def preset_names() -> list[str]:

@@ -383,6 +383,88 @@ def case_attachment(world: Any, caller: str) -> Call:
     return Call(f"/v1/disputes/{case['id']}/attachments/{case['sha256']}")
 
 
+# -- reviews, reputation and merchants (issue 6): world-building helpers -------------------------
+
+HELD_TEXT = "idiot courier"  # an insult: moderation holds the review for staff
+USCC = "91350100M000100Y43"  # a valid unified social credit code (GB 32100-2015)
+DOC_SHA = "d" * 64
+
+
+def _cached(world: Any, name: str, build: Callable[[], Any]) -> Any:
+    """A world object made the first time a row asks for it."""
+    if name not in vars(world):
+        vars(world)[name] = build()
+    return vars(world)[name]
+
+
+def _completed(world: Any) -> dict[str, Any]:
+    return _cached(world, "rep_completed", lambda: world.api.completed_order("b1", "phys-s1"))
+
+
+def _reviewed(world: Any, text: str = "slow but fine") -> Any:
+    """A 2-star review of b1's completed order from s1; s1 rated b1, so both see both."""
+
+    def build() -> Any:
+        from tradeguard.kernel.parties import buyer, seller
+        from tradeguard.reviews.model import Polarity
+
+        order_id = _completed(world)["id"]
+        app = world.api.app
+        review = app.reviews.post(order_id, buyer("b1"), stars=2, text=text, reason="slow")
+        app.reviews.rate_buyer(order_id, seller("s1"), Polarity.POSITIVE)
+        return review
+
+    return _cached(world, f"rep_review_{text}", build)
+
+
+def on_review(action: str = "", json: Any = None, text: str = "slow but fine") -> Send:
+    return lambda world, caller: Call(f"/v1/reviews/{_reviewed(world, text).id}{action}", json)
+
+
+def on_completed(action: str, json: Any = None) -> Send:
+    return lambda world, caller: Call(f"/v1/orders/{_completed(world)['id']}{action}", json)
+
+
+def on_reviewed_order(world: Any, caller: str) -> Call:
+    return Call(f"/v1/orders/{_reviewed(world).order_id}/review")
+
+
+def _merchant(world: Any, state: str = "submitted") -> str:
+    def build() -> str:
+        from tradeguard.kernel.parties import Actor, Party
+
+        app = world.api.app
+        app.merchants.submit("s1", "Fuzhou Example Trading Co., Ltd.", "CN", USCC, "phones")
+        if state == "verified":
+            app.merchants.decide("s1", Party(Actor.ADMIN, "setup"), verify=True)
+        return "s1"
+
+    return str(_cached(world, f"rep_merchant_{state}", build))
+
+
+def on_merchant(action: str = "", json: Any = None, state: str = "submitted") -> Send:
+    return lambda world, caller: Call(f"/v1/merchants/{_merchant(world, state)}{action}", json)
+
+
+REVIEW = {
+    "stars": 5,
+    "text": "fast, as described",
+    "detailed": {"item_as_described": 5, "communication": 5, "shipping_speed": 4},
+}
+MERCHANT = {
+    "legal_name": "Fuzhou Example Trading Co., Ltd.",
+    "country": "CN",
+    "registration_number": USCC,
+}
+DOCUMENT = {
+    "kind": "business_licence",
+    "sha256": DOC_SHA,
+    "content_type": "application/pdf",
+    "size_bytes": 1000,
+}
+DEPOSIT = {"amount_minor": 100_000, "currency": "CNY", "reference": "bank-deposit-1"}
+# -- end of issue 6 helpers -----------------------------------------------------------------------
+
 # -- THE TABLE ------------------------------------------------------------------------------------
 
 ORDERS, PAYMENTS, TOKENS, WEBHOOKS = Scope.ORDERS, Scope.PAYMENTS, Scope.TOKENS, Scope.WEBHOOKS
@@ -474,6 +556,32 @@ TABLE: Final[list[Rule]] = [
     Rule("POST",   "/v1/disputes/{case_id}/withdraw",                  None,        OWN, OWN, NO_STAFF,  on_case("awaiting", "/withdraw", {"reason": "solved"})),
     Rule("GET",    "/v1/disputes/{case_id}/bundle",                    ORDERS,      OWN, OWN, ALL_STAFF, on_case("decided", "/bundle")),
     # -- end disputes --
+    # -- reviews, reputation and merchants (issue 6) --
+    Rule("POST",   "/v1/orders/{order_id}/review",                     None,        OWN, NO,  NO_STAFF,  on_completed("/review", REVIEW)),
+    Rule("GET",    "/v1/orders/{order_id}/review",                     ORDERS,      OWN, OWN, ALL_STAFF, on_reviewed_order),
+    Rule("POST",   "/v1/orders/{order_id}/buyer-rating",               None,        NO,  OWN, NO_STAFF,  on_completed("/buyer-rating", {"rating": "positive", "text": "paid fast"})),
+    Rule("GET",    "/v1/reviews",                                      ORDERS,      ANY, ANY, ALL_STAFF, fixed("/v1/reviews")),
+    Rule("GET",    "/v1/reviews/{review_id}",                          ORDERS,      OWN, OWN, ALL_STAFF, on_review()),
+    Rule("POST",   "/v1/reviews/{review_id}/follow-up",                None,        OWN, NO,  NO_STAFF,  on_review("/follow-up", {"text": "still fine"})),
+    Rule("POST",   "/v1/reviews/{review_id}/revision",                 None,        OWN, NO,  NO_STAFF,  on_review("/revision", {"stars": 5})),
+    Rule("POST",   "/v1/reviews/{review_id}/explanation",              None,        NO,  OWN, NO_STAFF,  on_review("/explanation", {"text": "courier strike"})),
+    Rule("POST",   "/v1/reviews/{review_id}/decision",                 None,        NO,  NO,  ALL_STAFF, on_review("/decision", {"approve": True}, HELD_TEXT)),
+    Rule("GET",    "/v1/reviews/{review_id}/decisions",                None,        NO,  NO,  ALL_STAFF, on_review("/decisions", None, HELD_TEXT)),
+    Rule("POST",   "/v1/reviews/{review_id}/exclusion",                None,        NO,  NO,  frozenset({StaffRole.ARBITRATOR, StaffRole.RISK_ANALYST, StaffRole.ADMIN}), on_review("/exclusion", {"reason": "extortion"})),
+    Rule("GET",    "/v1/buyers/{buyer_id}/credit",                     ORDERS,      OWN, NO,  ALL_STAFF, fixed("/v1/buyers/b1/credit")),
+    Rule("POST",   "/v1/reputation/recomputation",                     ADMIN_SCOPE, NO,  NO,  ADMIN,     fixed("/v1/reputation/recomputation")),
+    Rule("PUT",    "/v1/merchants/{seller_id}",                        ORDERS,      NO,  NO,  NO_STAFF,  fixed("/v1/merchants/s1", MERCHANT)),
+    Rule("GET",    "/v1/merchants",                                    ORDERS,      NO,  NO,  ALL_STAFF, fixed("/v1/merchants")),
+    Rule("GET",    "/v1/merchants/{seller_id}",                        ORDERS,      NO,  OWN, ALL_STAFF, on_merchant()),
+    Rule("POST",   "/v1/merchants/{seller_id}/documents",              ORDERS,      NO,  OWN, NO_STAFF,  on_merchant("/documents", DOCUMENT)),
+    Rule("POST",   "/v1/merchants/{seller_id}/decision",               None,        NO,  NO,  frozenset({StaffRole.SUPPORT, StaffRole.ADMIN}), on_merchant("/decision", {"verify": True})),
+    Rule("POST",   "/v1/merchants/{seller_id}/revocation",             None,        NO,  NO,  frozenset({StaffRole.SUPPORT, StaffRole.ADMIN}), on_merchant("/revocation", {"reason": "licence cancelled"}, "verified")),
+    Rule("PUT",    "/v1/merchants/{seller_id}/guarantee",              ORDERS,      NO,  NO,  NO_STAFF,  on_merchant("/guarantee", {"enrolled": True}, "verified")),
+    Rule("POST",   "/v1/merchants/{seller_id}/deposits",               PAYMENTS,    NO,  NO,  NO_STAFF,  on_merchant("/deposits", DEPOSIT)),
+    Rule("GET",    "/v1/public/sellers/{seller_id}/reputation",        None,        ANY, ANY, ALL_STAFF, fixed("/v1/public/sellers/s1/reputation"), public=True),
+    Rule("GET",    "/v1/public/sellers/{seller_id}/reviews",           None,        ANY, ANY, ALL_STAFF, fixed("/v1/public/sellers/s1/reviews"), public=True),
+    Rule("GET",    "/v1/public/sellers/{seller_id}/badge.svg",         None,        ANY, ANY, ALL_STAFF, fixed("/v1/public/sellers/s1/badge.svg?lang=zh"), public=True),
+    # -- end of issue 6 --
 ]
 # fmt: on
 

@@ -56,6 +56,7 @@ from tradeguard.adapters.api.routes import (
     messaging,
     money,
     orders,
+    reputation,
     webhooks,
 )
 from tradeguard.adapters.storage.engine import make_engine
@@ -81,8 +82,15 @@ MAX_EXAMPLES = 12
 #: Every operation the routers declare, as ``(METHOD, path)``; the schema must list exactly these.
 OPERATIONS = sorted(
     (method, route.path)
-    for module in (orders, money, access, webhooks, health, messaging, aftersales, disputes)
-    for route in module.router.routes
+    for router in (
+        *(
+            module.router
+            for module in (orders, money, access, webhooks, health, messaging, aftersales, disputes)
+        ),
+        reputation.router,
+        reputation.public_router,
+    )
+    for route in router.routes
     for method in getattr(route, "methods", ())
 )
 

@@ -42,7 +42,7 @@ from tradeguard.kernel.ids import IdFactory
 from tradeguard.kernel.parties import OPERATOR, Party, buyer, seller
 from tradeguard.orders.model import GoodsKind, TrackingStatus
 from tradeguard.orders.rules import CartLine
-from tradeguard.policy import load_policy
+from tradeguard.policy import build_policy
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -206,7 +206,9 @@ def _machine_for(database: Database) -> type[RuleBasedStateMachine]:
             self.clock = FakeClock()
             self.app: App = build_app(
                 engine=database.engine,
-                policy=load_policy(),
+                # No default rating: the reviews context then starts no review-window timer, and
+                # this machine models the order timers alone.
+                policy=build_policy({"reviews": {"default_rating": "none"}}),
                 clock=self.clock,
                 ids=IdFactory.seeded(7),
                 migrate=False,

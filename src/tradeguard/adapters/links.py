@@ -5,16 +5,25 @@ A context that needs another declares a port in its own ``ports.py`` (after-sale
 the other context. The translators here implement those ports on top of the other
 context's service, converting its records, so each context stays buildable and
 testable alone and the contexts meet in one place.
+
+Reputation plugs in twice: a buyer's credit (reputation) decides the after-sales tier
+that unlocks instant refunds, and it reads the buyer's lost complaints from disputes.
+Disputes deduct seller credit points and exclude reviews through ``ReputationService``
+directly, whose methods already have the shape of ``SellerCreditLink``.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from tradeguard.aftersales import model as aftersales_model
+from tradeguard.aftersales.model import BuyerTier
 from tradeguard.aftersales.service import AfterSalesService
 from tradeguard.disputes import ports as disputes_ports
 from tradeguard.disputes.service import DisputeService
+from tradeguard.reputation.model import BuyerHistory
+from tradeguard.reputation.service import ReputationService
 
 #: A dispute dismissed for lack of evidence ends the refund request as the seller's win.
 _AFTER_SALES_OUTCOME = {
@@ -62,3 +71,38 @@ class DecisionToAfterSales:
         self._aftersales.settle_escalated(
             uow, request_id, _AFTER_SALES_OUTCOME[outcome], refund_minor, reference
         )
+
+
+class BuyerHistoryFromContexts:
+    """Reputation's buyer history: orders (completed, money refunded, first order) + lost complaints.
+
+    A complaint the buyer filed that ended ``seller_wins`` or ``dismissed`` counts as a
+    dispute lost (DESIGN.md §9: buyer tier from completed orders, refund rate, disputes
+    lost and account age).
+    """
+
+    def history(self, uow: Any, buyer_id: str) -> BuyerHistory:
+        """The buyer's history, read in the caller's unit of work."""
+        orders_only: BuyerHistory = uow.reputation.buyer_orders(buyer_id)
+        return replace(orders_only, disputes_lost=uow.disputes.complaints_lost_by_buyer(buyer_id))
+
+
+class CreditTierSource:
+    """After-sales tiers from reputation's buyer credit (DESIGN.md §5 instant refunds, §9).
+
+    Credit tiers are finer than after-sales tiers: a buyer whose credit allows instant
+    refunds is ``trusted``; ``new`` and ``restricted`` buyers are ``new`` (nothing
+    unlocked); everyone else, including a high score with too many refunds, is ``standard``.
+    """
+
+    def __init__(self, reputation: ReputationService) -> None:
+        self._reputation = reputation
+
+    def tier(self, uow: Any, buyer_id: str) -> BuyerTier:
+        """The buyer's after-sales tier, read in the caller's unit of work."""
+        credit = self._reputation.buyer_credit(uow, buyer_id)
+        if credit.allows_instant_refund:
+            return BuyerTier.TRUSTED
+        if credit.tier in ("new", "restricted"):
+            return BuyerTier.NEW
+        return BuyerTier.STANDARD

@@ -50,6 +50,10 @@ class DisputeStore(Protocol):
         """The order's cases that are not closed."""
         ...
 
+    def complaints_lost_by_buyer(self, buyer_id: str) -> int:
+        """How many of the buyer's own complaints were decided for the seller or dismissed."""
+        ...
+
     def insert_evidence(self, items: list[EvidenceItem]) -> None:
         """Store evidence items."""
         ...

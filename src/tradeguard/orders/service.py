@@ -160,6 +160,8 @@ class OrderService:
         self._rt = runtime
         self._policy = policy
         self._settlement = settlement
+        #: Called in the same unit of work when an order completes (e.g. reviews start their window).
+        self.completion_listeners: list[Callable[[OrdersUnitOfWork, Order, datetime], None]] = []
 
     @property
     def settlement(self) -> SettlementService:
@@ -696,6 +698,9 @@ class OrderService:
                 order.closed_at = now
                 order.close_reason = _CLOSE_REASONS.get(event) or f"cancelled_by_{party.actor}"
         uow.orders.update(order)
+        if row.target == OrderState.COMPLETED and row.source != row.target:
+            for listener in self.completion_listeners:
+                listener(uow, order, now)
         data = {
             **order_snapshot(order),
             "event": event.value,

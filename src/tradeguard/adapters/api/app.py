@@ -26,6 +26,7 @@ from tradeguard.adapters.api.routes import (
     messaging,
     money,
     orders,
+    reputation,
     webhooks,
 )
 from tradeguard.adapters.dispatch import WebhookDispatcher
@@ -72,6 +73,12 @@ TAGS = [
         "name": "messaging",
         "description": "Buyer–seller conversations as a hash-chained log, scam warnings, chain proofs.",
     },
+    {"name": "reviews", "description": "Reviews, follow-ups, revisions, explanations, moderation."},
+    {
+        "name": "reputation",
+        "description": "Seller credit, buyer credit and the public trust badge.",
+    },
+    {"name": "merchants", "description": "Business verification, guarantee enrolment, deposits."},
     {"name": "operations", "description": "Health, readiness, metrics and problem types."},
     {"name": "refunds", "description": "After-sales (售后): refunds, returns and exchanges."},
 ]
@@ -181,6 +188,8 @@ def create_api(
     problems.install(api)
     for module in (orders, money, access, webhooks, messaging, health, aftersales, disputes):
         api.include_router(module.router)
+    api.include_router(reputation.router)
+    api.include_router(reputation.public_router)
     _document_problems_as_problem_json(api)
     return Gateway(
         app=api,

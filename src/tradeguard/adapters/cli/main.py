@@ -14,6 +14,7 @@ from tradeguard.adapters.cli import (  # noqa: F401 - registers the commands
     core,
     evidence,
     messaging,
+    reputation,
     server,
 )
 from tradeguard.adapters.cli.common import cli

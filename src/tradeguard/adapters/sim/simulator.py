@@ -429,5 +429,6 @@ def default_behaviours() -> list[Behaviour]:
     from tradeguard.adapters.sim.aftersales import AfterSalesBehaviour
     from tradeguard.adapters.sim.disputes import DisputeBehaviour
     from tradeguard.adapters.sim.messaging import MessagingBehaviour
+    from tradeguard.adapters.sim.reviewers import Reviewers
 
-    return [AfterSalesBehaviour(), MessagingBehaviour(), DisputeBehaviour()]
+    return [AfterSalesBehaviour(), MessagingBehaviour(), DisputeBehaviour(), Reviewers()]

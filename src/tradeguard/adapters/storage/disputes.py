@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, func, select, update
 
 from tradeguard.adapters.storage.sql import Prepared, Sql
 from tradeguard.adapters.storage.tables.disputes import (
@@ -250,6 +250,16 @@ class SqlDisputeStore:
     def open_for_order(self, order_id: str) -> list[Case]:
         """The order's cases that are not closed."""
         return [_case(r) for r in self._sql.rows(_OPEN_FOR_ORDER, {"order_id": order_id})]
+
+    def complaints_lost_by_buyer(self, buyer_id: str) -> int:
+        """How many of the buyer's own complaints were decided for the seller or dismissed."""
+        c = dispute_cases.c
+        query = select(func.count()).where(
+            c.buyer_id == buyer_id,
+            c.complainant == Actor.BUYER.value,
+            c.outcome.in_(("seller_wins", "dismissed")),
+        )
+        return int(self._sql.scalar(query) or 0)
 
     def insert_evidence(self, items: list[EvidenceItem]) -> None:
         """Store evidence items."""

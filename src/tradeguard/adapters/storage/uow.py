@@ -17,9 +17,12 @@ from tradeguard.adapters.storage.aftersales import SqlRefundStore
 from tradeguard.adapters.storage.deadlines import SqlDeadlineStore
 from tradeguard.adapters.storage.disputes import SqlDisputeStore
 from tradeguard.adapters.storage.ledger import SqlLedgerStore
+from tradeguard.adapters.storage.merchants import SqlMerchantStore
 from tradeguard.adapters.storage.messaging import SqlMessagingStore
 from tradeguard.adapters.storage.orders import SqlOrderStore
 from tradeguard.adapters.storage.outbox import SqlOutbox
+from tradeguard.adapters.storage.reputation import SqlReputationStore
+from tradeguard.adapters.storage.reviews import SqlReviewStore
 from tradeguard.adapters.storage.risk import SqlRiskSignalStore
 from tradeguard.adapters.storage.signing import SqlPlatformKeyStore
 from tradeguard.adapters.storage.sql import Sql
@@ -51,6 +54,9 @@ class SqlUnitOfWork:
         self.messaging = SqlMessagingStore(self.sql)
         self.platform_keys = SqlPlatformKeyStore(self.sql)
         self.risk_signals = SqlRiskSignalStore(self.sql)
+        self.reviews = SqlReviewStore(self.sql)
+        self.reputation = SqlReputationStore(self.sql)
+        self.merchants = SqlMerchantStore(self.sql)
 
     @contextmanager
     def savepoint(self) -> Iterator[None]:

@@ -8,8 +8,11 @@ from tradeguard.adapters.storage.tables import (
     disputes,
     events,
     ledger,
+    merchants,
     messaging,
     orders,
+    reputation,
+    reviews,
     webhooks,
 )
 from tradeguard.adapters.storage.tables.base import metadata
@@ -22,8 +25,11 @@ __all__ = [
     "disputes",
     "events",
     "ledger",
+    "merchants",
     "messaging",
     "metadata",
     "orders",
+    "reputation",
+    "reviews",
     "webhooks",
 ]

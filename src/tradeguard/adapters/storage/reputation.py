@@ -1,0 +1,580 @@
+"""The reputation store in SQLAlchemy Core: O(1) upserts for counting, SQL for recomputation."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    Float,
+    and_,
+    bindparam,
+    case,
+    cast,
+    delete,
+    func,
+    literal,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from tradeguard.adapters.storage.sql import DIALECTS, Prepared, Sql
+from tradeguard.adapters.storage.tables.orders import orders
+from tradeguard.adapters.storage.tables.reputation import (
+    reputation_days,
+    reputation_deductions,
+    reputation_item_windows,
+    reputation_pair_months,
+    seller_reputation,
+)
+from tradeguard.adapters.storage.tables.reviews import reviews
+from tradeguard.reputation.model import (
+    BuyerHistory,
+    Counting,
+    DayBucket,
+    Deduction,
+    PairMonth,
+    SellerTotals,
+    Window,
+)
+
+SR, PM, D, IW, DD = (
+    seller_reputation.c,
+    reputation_pair_months.c,
+    reputation_days.c,
+    reputation_item_windows.c,
+    reputation_deductions.c,
+)
+_DAY_SUMS = (
+    "positive",
+    "neutral",
+    "negative",
+    "dsr_count",
+    "dsr_item_sum",
+    "dsr_communication_sum",
+    "dsr_shipping_sum",
+    "star_weight_sum",
+    "weight_sum",
+)
+_SELLER_SUMS = ("positive", "neutral", "negative", "star_weight_sum", "weight_sum")
+
+
+def _insert_for(dialect: str) -> Any:
+    return pg_insert if dialect == "postgresql" else sqlite_insert
+
+
+class _Statements:
+    """The counting hot path's statements for one dialect."""
+
+    def __init__(self, dialect: str) -> None:
+        insert = _insert_for(dialect)
+        pair = insert(reputation_pair_months).values(
+            seller_id=bindparam("seller_id"),
+            buyer_id=bindparam("buyer_id"),
+            month=bindparam("month"),
+            positive=bindparam("positive"),
+            negative=bindparam("negative"),
+        )
+        self.add_pair = Prepared(
+            pair.on_conflict_do_update(
+                index_elements=["seller_id", "buyer_id", "month"],
+                set_={
+                    "positive": PM.positive + pair.excluded.positive,
+                    "negative": PM.negative + pair.excluded.negative,
+                },
+            ).returning(PM.positive, PM.negative)
+        )
+        day = insert(reputation_days).values(
+            seller_id=bindparam("seller_id"),
+            day=bindparam("day"),
+            **{c: bindparam(c) for c in _DAY_SUMS},
+        )
+        self.add_day = Prepared(
+            day.on_conflict_do_update(
+                index_elements=["seller_id", "day"],
+                set_={c: getattr(D, c) + getattr(day.excluded, c) for c in _DAY_SUMS},
+            )
+        )
+        seller = insert(seller_reputation).values(
+            seller_id=bindparam("seller_id"),
+            review_points=bindparam("points"),
+            updated_at=bindparam("at"),
+            **{c: bindparam(c) for c in _SELLER_SUMS},
+        )
+        self.add_seller = Prepared(
+            seller.on_conflict_do_update(
+                index_elements=["seller_id"],
+                set_={
+                    "review_points": SR.review_points + seller.excluded.review_points,
+                    "updated_at": seller.excluded.updated_at,
+                    **{c: getattr(SR, c) + getattr(seller.excluded, c) for c in _SELLER_SUMS},
+                },
+            ).returning(*seller_reputation.c)
+        )
+        deduct = insert(seller_reputation).values(
+            seller_id=bindparam("seller_id"),
+            deducted_points=bindparam("points"),
+            updated_at=bindparam("at"),
+        )
+        self.deduct_seller = Prepared(
+            deduct.on_conflict_do_update(
+                index_elements=["seller_id"],
+                set_={
+                    "deducted_points": SR.deducted_points + deduct.excluded.deducted_points,
+                    "updated_at": deduct.excluded.updated_at,
+                },
+            ).returning(*seller_reputation.c)
+        )
+        self.record_deduction = Prepared(
+            insert(reputation_deductions)
+            .values(
+                {
+                    c: bindparam(c)
+                    for c in ("reference", "seller_id", "points", "reason", "deducted_at")
+                }
+            )
+            .on_conflict_do_nothing()
+            .returning(DD.reference)
+        )
+        window = insert(reputation_item_windows).values(
+            seller_id=bindparam("seller_id"),
+            buyer_id=bindparam("buyer_id"),
+            listing_id=bindparam("listing_id"),
+            started_at=bindparam("started_at"),
+        )
+        self.set_window = Prepared(
+            window.on_conflict_do_update(
+                index_elements=["seller_id", "buyer_id", "listing_id"],
+                set_={"started_at": window.excluded.started_at},
+            )
+        )
+        self.get_window = Prepared(
+            select(IW.started_at).where(
+                IW.seller_id == bindparam("seller_id"),
+                IW.buyer_id == bindparam("buyer_id"),
+                IW.listing_id == bindparam("listing_id"),
+            )
+        )
+        self.totals = Prepared(
+            select(seller_reputation).where(SR.seller_id == bindparam("seller_id"))
+        )
+        self.set_level = Prepared(
+            update(seller_reputation)
+            .where(SR.seller_id == bindparam("sid"))
+            .values(level=bindparam("new_level"))
+        )
+
+
+_STATEMENTS = {name: _Statements(name) for name in DIALECTS}
+
+
+def _totals(row: Any) -> SellerTotals:
+    return SellerTotals(
+        seller_id=row.seller_id,
+        category=row.category,
+        review_points=int(row.review_points),
+        deducted_points=int(row.deducted_points),
+        positive=int(row.positive),
+        neutral=int(row.neutral),
+        negative=int(row.negative),
+        star_weight_sum=float(row.star_weight_sum),
+        weight_sum=float(row.weight_sum),
+        level=row.level,
+        updated_at=row.updated_at,
+    )
+
+
+def _aware(value: Any) -> datetime | None:
+    # Aggregates and raw psycopg reads may bypass the UTCDateTime column type.
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    instant: datetime = value
+    return instant if instant.tzinfo is not None else instant.replace(tzinfo=UTC)
+
+
+def _window(row: Any) -> Window:
+    if row is None:
+        return Window()
+    return Window(*(int(getattr(row, c) or 0) for c in _DAY_SUMS[:7]))
+
+
+class SqlReputationStore:
+    """Implements :class:`tradeguard.reputation.ports.ReputationStore`."""
+
+    def __init__(self, sql: Sql) -> None:
+        self._sql = sql
+        self._q = _STATEMENTS[sql.dialect]
+
+    # -- counting -------------------------------------------------------------------------------
+
+    def item_window(self, seller_id: str, buyer_id: str, listing_id: str) -> datetime | None:
+        """When this buyer's current repeat window for the item started."""
+        value = self._sql.scalar(
+            self._q.get_window,
+            {"seller_id": seller_id, "buyer_id": buyer_id, "listing_id": listing_id},
+        )
+        return _aware(value)
+
+    def set_item_window(
+        self, seller_id: str, buyer_id: str, listing_id: str, started_at: datetime
+    ) -> None:
+        """Start a new repeat window."""
+        self._sql.run(
+            self._q.set_window,
+            {
+                "seller_id": seller_id,
+                "buyer_id": buyer_id,
+                "listing_id": listing_id,
+                "started_at": started_at,
+            },
+        )
+
+    def add_pair_month(
+        self, seller_id: str, buyer_id: str, month: str, positive: int, negative: int
+    ) -> tuple[int, int]:
+        """Add to one buyer-seller-month row and return its new counts."""
+        row = self._sql.first(
+            self._q.add_pair,
+            {
+                "seller_id": seller_id,
+                "buyer_id": buyer_id,
+                "month": month,
+                "positive": positive,
+                "negative": negative,
+            },
+        )
+        if row is None:  # an upsert with RETURNING always returns its row
+            raise RuntimeError("internal error: the pair-month upsert returned nothing")
+        return int(row.positive), int(row.negative)
+
+    def add_day(self, seller_id: str, day: date, delta: Counting) -> None:
+        """Add to a day bucket."""
+        self._sql.run(
+            self._q.add_day,
+            {"seller_id": seller_id, "day": day, **{c: getattr(delta, c) for c in _DAY_SUMS}},
+        )
+
+    def add_to_seller(
+        self, seller_id: str, points: int, delta: Counting, at: datetime
+    ) -> SellerTotals:
+        """Add to the seller's totals."""
+        row = self._sql.first(
+            self._q.add_seller,
+            {
+                "seller_id": seller_id,
+                "points": points,
+                "at": at,
+                **{c: getattr(delta, c) for c in _SELLER_SUMS},
+            },
+        )
+        return _totals(row)
+
+    def deduct(self, deduction: Deduction) -> SellerTotals | None:
+        """Record a deduction once per reference."""
+        recorded = self._sql.first(
+            self._q.record_deduction,
+            {
+                "reference": deduction.reference,
+                "seller_id": deduction.seller_id,
+                "points": deduction.points,
+                "reason": deduction.reason,
+                "deducted_at": deduction.deducted_at,
+            },
+        )
+        if recorded is None:
+            return None
+        row = self._sql.first(
+            self._q.deduct_seller,
+            {
+                "seller_id": deduction.seller_id,
+                "points": deduction.points,
+                "at": deduction.deducted_at,
+            },
+        )
+        return _totals(row)
+
+    def set_level(self, seller_id: str, level: str) -> None:
+        """Remember the announced level."""
+        self._sql.run(self._q.set_level, {"sid": seller_id, "new_level": level})
+
+    def set_category(self, seller_id: str, category: str, at: datetime) -> None:
+        """File the seller under a category."""
+        insert = _insert_for(self._sql.dialect)
+        stmt = insert(seller_reputation).values(
+            seller_id=seller_id, category=category, updated_at=at
+        )
+        self._sql.run(
+            stmt.on_conflict_do_update(
+                index_elements=["seller_id"], set_={"category": category, "updated_at": at}
+            )
+        )
+
+    # -- reads ----------------------------------------------------------------------------------
+
+    def totals(self, seller_id: str) -> SellerTotals | None:
+        """The seller's totals row."""
+        row = self._sql.first(self._q.totals, {"seller_id": seller_id})
+        return _totals(row) if row is not None else None
+
+    def window(self, seller_id: str, first_day: date, last_day: date) -> Window:
+        """Sums of the seller's day buckets."""
+        query = select(*(func.sum(getattr(D, c)).label(c) for c in _DAY_SUMS[:7])).where(
+            D.seller_id == seller_id, D.day >= first_day, D.day <= last_day
+        )
+        return _window(self._sql.first(query))
+
+    def category_window(self, category: str, first_day: date, last_day: date) -> Window:
+        """Sums of the category's day buckets."""
+        query = (
+            select(*(func.sum(getattr(D, c)).label(c) for c in _DAY_SUMS[:7]))
+            .select_from(reputation_days.join(seller_reputation, SR.seller_id == D.seller_id))
+            .where(SR.category == category, D.day >= first_day, D.day <= last_day)
+        )
+        return _window(self._sql.first(query))
+
+    def category_mean(self, category: str) -> float | None:
+        """Weighted mean stars of the category."""
+        row = self._sql.first(
+            select(
+                func.sum(SR.star_weight_sum).label("stars"),
+                func.sum(SR.weight_sum).label("weights"),
+            ).where(SR.category == category)
+        )
+        if row is None or not row.weights:
+            return None
+        return float(row.stars) / float(row.weights)
+
+    def severe_deductions_since(self, seller_id: str, since: datetime, min_points: int) -> int:
+        """Severe deductions since an instant."""
+        query = select(func.count()).where(
+            DD.seller_id == seller_id, DD.deducted_at >= since, DD.points >= min_points
+        )
+        return int(self._sql.scalar(query) or 0)
+
+    def excluded_reviews(self, seller_id: str) -> int:
+        """The seller's excluded reviews."""
+        query = select(func.count()).where(
+            reviews.c.seller_id == seller_id, reviews.c.excluded_at.is_not(None)
+        )
+        return int(self._sql.scalar(query) or 0)
+
+    def sales(self, seller_id: str) -> tuple[int, datetime | None]:
+        """Completed orders and the first order's creation."""
+        o = orders.c
+        row = self._sql.first(
+            select(
+                func.count(o.completed_at).label("completed"), func.min(o.created_at).label("first")
+            ).where(o.seller_id == seller_id)
+        )
+        return (int(row.completed) if row is not None else 0), _aware(row.first if row else None)
+
+    def buyer_orders(self, buyer_id: str) -> BuyerHistory:
+        """The buyer's completed and refunded orders and its first order."""
+        o = orders.c
+        refunded = and_(o.paid_minor > 0, o.refunded_minor > 0)
+        row = self._sql.first(
+            select(
+                func.sum(
+                    case((and_(o.state == "completed", o.refunded_minor == 0), 1), else_=0)
+                ).label("completed"),
+                func.sum(case((refunded, 1), else_=0)).label("refunded"),
+                func.min(o.created_at).label("first"),
+            ).where(o.buyer_id == buyer_id)
+        )
+        first = _aware(row.first if row is not None else None)
+        return BuyerHistory(
+            completed_orders=int(row.completed or 0) if row is not None else 0,
+            refunded_orders=int(row.refunded or 0) if row is not None else 0,
+            disputes_lost=0,
+            first_order_at=first,
+        )
+
+    # -- full recomputation ---------------------------------------------------------------------
+
+    def sellers(self) -> list[str]:
+        """Every seller with reviews, figures or deductions, in id order."""
+        query = (
+            select(reviews.c.seller_id)
+            .union(select(SR.seller_id), select(DD.seller_id))
+            .order_by("seller_id")
+        )
+        return [row[0] for row in self._sql.rows(query)]
+
+    def recompute(
+        self, cap: int, first_seller: str | None = None, last_seller: str | None = None
+    ) -> int:
+        """Rebuild the pair-month, day and seller rows of a range of sellers from the counted reviews.
+
+        Two passes over the reviews (grouped by buyer-seller-month and by seller-day);
+        the sellers' totals then come from those two small aggregates. Callers walk
+        the sellers in ranges so no transaction stays open long.
+        """
+        sql, dialect = self._sql, self._sql.dialect
+        rv = reviews.c
+        params: dict[str, Any] = {"first_seller": first_seller or "", "last_seller": last_seller}
+
+        def only(column: Any) -> Any:
+            lower = column >= bindparam("first_seller")
+            if last_seller is None:
+                return lower
+            return and_(lower, column <= bindparam("last_seller"))
+
+        if dialect == "postgresql":
+            # The grouping below hashes a whole range of reviews: give it room in memory.
+            sql.run(text("SET LOCAL work_mem = '256MB'"))
+            # Every statement here reads one seller range through the seller_id indexes. After a
+            # bulk load the planner's statistics still say the bucket tables are empty and it
+            # would scan them whole for every range, which grows quadratically.
+            sql.run(text("SET LOCAL enable_seqscan = off"))
+        positive = case((rv.stars >= 4, 1), else_=0)
+        neutral = case((rv.stars == 3, 1), else_=0)
+        negative = case((rv.stars <= 2, 1), else_=0)
+        counted = and_(rv.counted.is_(True), only(rv.seller_id))
+        sql.run(delete(reputation_pair_months).where(only(PM.seller_id)), params)
+        sql.run(
+            reputation_pair_months.insert().from_select(
+                ["seller_id", "buyer_id", "month", "positive", "negative"],
+                select(
+                    rv.seller_id,
+                    rv.buyer_id,
+                    rv.rated_month,
+                    func.sum(positive),
+                    func.sum(negative),
+                )
+                .where(counted)
+                .group_by(rv.seller_id, rv.buyer_id, rv.rated_month)
+                # In key order the primary-key index grows at its right edge instead of at random.
+                .order_by(rv.seller_id, rv.buyer_id, rv.rated_month),
+            ),
+            params,
+        )
+        sql.run(delete(reputation_days).where(only(D.seller_id)), params)
+        has_dsr = case((rv.dsr_item.is_not(None), 1), else_=0)
+        sql.run(
+            reputation_days.insert().from_select(
+                ["seller_id", "day", *_DAY_SUMS],
+                select(
+                    rv.seller_id,
+                    rv.rated_on,
+                    func.sum(positive),
+                    func.sum(neutral),
+                    func.sum(negative),
+                    func.sum(has_dsr),
+                    func.coalesce(func.sum(rv.dsr_item), 0),
+                    func.coalesce(func.sum(rv.dsr_communication), 0),
+                    func.coalesce(func.sum(rv.dsr_shipping), 0),
+                    func.sum(cast(rv.weight * rv.stars, Float)),
+                    func.sum(rv.weight),
+                )
+                .where(counted)
+                .group_by(rv.seller_id, rv.rated_on)
+                .order_by(rv.seller_id, rv.rated_on),
+            ),
+            params,
+        )
+        capped = case((PM.positive < cap, PM.positive), else_=cap) - case(
+            (PM.negative < cap, PM.negative), else_=cap
+        )
+        points = (
+            select(PM.seller_id, func.sum(capped).label("points"))
+            .where(only(PM.seller_id))
+            .group_by(PM.seller_id)
+            .subquery()
+        )
+        days = (
+            select(D.seller_id, *(func.sum(getattr(D, c)).label(c) for c in _SELLER_SUMS))
+            .where(only(D.seller_id))
+            .group_by(D.seller_id)
+            .subquery()
+        )
+        deducted = (
+            select(DD.seller_id, func.sum(DD.points).label("points"))
+            .where(only(DD.seller_id))
+            .group_by(DD.seller_id)
+            .subquery()
+        )
+        zero = dict.fromkeys(("review_points", "deducted_points", *_SELLER_SUMS), 0)
+        sql.run(update(seller_reputation).where(only(SR.seller_id)).values(zero), params)
+        now = func.current_timestamp()
+        insert = _insert_for(dialect)
+        from_days = insert(seller_reputation).from_select(
+            ["seller_id", "review_points", *_SELLER_SUMS, "updated_at"],
+            select(
+                days.c.seller_id,
+                func.coalesce(points.c.points, 0),
+                *(getattr(days.c, c) for c in _SELLER_SUMS),
+                now,
+            )
+            .select_from(days.outerjoin(points, points.c.seller_id == days.c.seller_id))
+            .where(days.c.seller_id.is_not(None)),  # SQLite needs a WHERE before ON CONFLICT
+        )
+        sql.run(
+            from_days.on_conflict_do_update(
+                index_elements=["seller_id"],
+                set_={
+                    "review_points": from_days.excluded.review_points,
+                    **{c: getattr(from_days.excluded, c) for c in _SELLER_SUMS},
+                },
+            ),
+            params,
+        )
+        from_deductions = insert(seller_reputation).from_select(
+            ["seller_id", "deducted_points", "updated_at"],
+            select(deducted.c.seller_id, deducted.c.points, now).where(
+                deducted.c.seller_id.is_not(None)
+            ),
+        )
+        sql.run(
+            from_deductions.on_conflict_do_update(
+                index_elements=["seller_id"],
+                set_={"deducted_points": from_deductions.excluded.deducted_points},
+            ),
+            params,
+        )
+        return int(sql.scalar(select(func.count()).select_from(days), params) or 0)
+
+    def snapshot(
+        self, seller_ids: Collection[str] | None = None
+    ) -> tuple[list[SellerTotals], list[PairMonth], list[DayBucket]]:
+        """The stored aggregate rows (all-zero rows left out), sorted."""
+
+        def keep(column: Any) -> Any:
+            return literal(True) if seller_ids is None else column.in_(list(seller_ids))
+
+        totals = [
+            _totals(r)
+            for r in self._sql.rows(
+                select(seller_reputation).where(keep(SR.seller_id)).order_by(SR.seller_id)
+            )
+        ]
+        pairs = [
+            PairMonth(r.seller_id, r.buyer_id, r.month, int(r.positive), int(r.negative))
+            for r in self._sql.rows(
+                select(reputation_pair_months)
+                .where(keep(PM.seller_id), (PM.positive != 0) | (PM.negative != 0))
+                .order_by(PM.seller_id, PM.buyer_id, PM.month)
+            )
+        ]
+        days = [
+            DayBucket(
+                r.seller_id,
+                r.day,
+                Counting(**{c: int(getattr(r, c)) for c in _DAY_SUMS[:7]}).plus(
+                    Counting(
+                        star_weight_sum=float(r.star_weight_sum), weight_sum=float(r.weight_sum)
+                    )
+                ),
+            )
+            for r in self._sql.rows(
+                select(reputation_days)
+                .where(keep(D.seller_id), D.weight_sum != 0)
+                .order_by(D.seller_id, D.day)
+            )
+        ]
+        return totals, pairs, days

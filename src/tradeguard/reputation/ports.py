@@ -1,0 +1,163 @@
+"""What the reputation context needs from storage, and the ports other contexts will feed."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from datetime import date, datetime
+from typing import Protocol
+
+from tradeguard.events.ports import Outbox
+from tradeguard.kernel.uow import SavepointCapable
+from tradeguard.reputation.model import (
+    BuyerHistory,
+    Counting,
+    DayBucket,
+    Deduction,
+    PairMonth,
+    SellerTotals,
+    Window,
+)
+
+
+class ReputationStore(Protocol):
+    """The aggregate rows of seller figures (see ``reputation.model``), deductions, sales reads."""
+
+    def item_window(self, seller_id: str, buyer_id: str, listing_id: str) -> datetime | None:
+        """When the current repeat window of this buyer's reviews of this item started, if any."""
+        ...
+
+    def set_item_window(
+        self, seller_id: str, buyer_id: str, listing_id: str, started_at: datetime
+    ) -> None:
+        """Start a new repeat window for this buyer and item."""
+        ...
+
+    def add_pair_month(
+        self, seller_id: str, buyer_id: str, month: str, positive: int, negative: int
+    ) -> tuple[int, int]:
+        """Add to one buyer-seller-month row; return its new (positive, negative) counts."""
+        ...
+
+    def add_day(self, seller_id: str, day: date, delta: Counting) -> None:
+        """Add to the seller's bucket of one day."""
+        ...
+
+    def add_to_seller(
+        self, seller_id: str, points: int, delta: Counting, at: datetime
+    ) -> SellerTotals:
+        """Add to the seller's totals (creating the row); return the new totals."""
+        ...
+
+    def deduct(self, deduction: Deduction) -> SellerTotals | None:
+        """Record a deduction once per reference and lower the seller's points; None if already done."""
+        ...
+
+    def set_level(self, seller_id: str, level: str) -> None:
+        """Remember the level last announced for the seller."""
+        ...
+
+    def set_category(self, seller_id: str, category: str, at: datetime) -> None:
+        """File the seller under a category (for DSR and ranking comparisons)."""
+        ...
+
+    def totals(self, seller_id: str) -> SellerTotals | None:
+        """The seller's totals row."""
+        ...
+
+    def window(self, seller_id: str, first_day: date, last_day: date) -> Window:
+        """Sums of the seller's day buckets from ``first_day`` to ``last_day`` inclusive."""
+        ...
+
+    def category_window(self, category: str, first_day: date, last_day: date) -> Window:
+        """Sums of the day buckets of every seller of a category over the days."""
+        ...
+
+    def category_mean(self, category: str) -> float | None:
+        """The weighted mean stars of a category's counted reviews."""
+        ...
+
+    def severe_deductions_since(self, seller_id: str, since: datetime, min_points: int) -> int:
+        """How many deductions of at least ``min_points`` the seller got since ``since``."""
+        ...
+
+    def excluded_reviews(self, seller_id: str) -> int:
+        """How many of the seller's reviews a dispute or risk case excluded."""
+        ...
+
+    def sales(self, seller_id: str) -> tuple[int, datetime | None]:
+        """The seller's completed orders and when its first order was created."""
+        ...
+
+    def buyer_orders(self, buyer_id: str) -> BuyerHistory:
+        """The buyer's completed and refunded orders and its first order (disputes lost: 0)."""
+        ...
+
+    def sellers(self) -> list[str]:
+        """Every seller with reviews, figures or deductions, in id order."""
+        ...
+
+    def recompute(
+        self, cap: int, first_seller: str | None = None, last_seller: str | None = None
+    ) -> int:
+        """Rebuild the aggregate rows of sellers in [first, last] from the counted reviews in SQL.
+
+        ``cap`` is the monthly points cap between one buyer and one seller. Returns
+        how many sellers have counted reviews in the range.
+        """
+        ...
+
+    def snapshot(
+        self, seller_ids: Collection[str] | None = None
+    ) -> tuple[list[SellerTotals], list[PairMonth], list[DayBucket]]:
+        """The aggregate rows as stored, sorted, for comparisons."""
+        ...
+
+
+class ReputationUnitOfWork(SavepointCapable, Protocol):
+    """What a reputation use case touches in one transaction."""
+
+    @property
+    def reputation(self) -> ReputationStore:
+        """Seller figures."""
+        ...
+
+    @property
+    def outbox(self) -> Outbox:
+        """Domain events."""
+        ...
+
+
+class ReviewerReliability(Protocol):
+    """The risk engine's weight of a reviewer (1.0 = fully reliable). A hook until risk feeds it."""
+
+    def weight(self, buyer_id: str) -> float:
+        """How much this reviewer's ratings count toward the ranking score."""
+        ...
+
+
+class EveryoneReliable:
+    """Until the risk engine scores reviewers, every review weighs 1."""
+
+    def weight(self, buyer_id: str) -> float:
+        """Always 1."""
+        return 1.0
+
+
+class BuyerHistorySource(Protocol):
+    """Where buyer credit reads a buyer's history; the lead plugs after-sales and disputes in here."""
+
+    def history(self, uow: ReputationUnitOfWork, buyer_id: str) -> BuyerHistory:
+        """Completed orders, refunded orders, disputes lost and the first order's time."""
+        ...
+
+
+class OrdersOnlyHistory:
+    """Buyer history from orders alone: refunded = orders closed as refunded or partly refunded.
+
+    Disputes lost are 0 here: the disputes context does not exist on this branch;
+    a source that adds them replaces this one in bootstrap.
+    """
+
+    def history(self, uow: ReputationUnitOfWork, buyer_id: str) -> BuyerHistory:
+        """The buyer's order history."""
+        return uow.reputation.buyer_orders(buyer_id)
