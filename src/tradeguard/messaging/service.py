@@ -36,7 +36,7 @@ from tradeguard.messaging.model import (
     content_digest,
 )
 from tradeguard.messaging.policy import MessagingPolicy
-from tradeguard.messaging.ports import ConversationFilter, MessagingUnitOfWork
+from tradeguard.messaging.ports import ConversationFilter, MessagingStore, MessagingUnitOfWork
 from tradeguard.risk.model import RiskSignal, SignalKind
 from tradeguard.signing.service import PlatformKeys, Signer
 
@@ -188,17 +188,7 @@ class MessagingService:
 
     def messages_for_order(self, order_id: str) -> list[Message]:
         """Every message of every conversation about an order, by conversation then seq."""
-
-        def work(uow: MessagingUnitOfWork) -> list[Message]:
-            found = uow.messaging.find_conversations(
-                ConversationFilter(order_id=order_id), before_id=None, limit=1000
-            )
-            out: list[Message] = []
-            for conversation in sorted(found, key=lambda c: c.id):
-                out.extend(uow.messaging.messages(conversation.id, 1, conversation.head_seq))
-            return out
-
-        return self._units.run(work)
+        return self._units.run(lambda uow: order_messages(uow.messaging, order_id))
 
     # -- messages --------------------------------------------------------------------------------
 
@@ -470,6 +460,21 @@ class MessagingService:
             now,
             {"conversation_id": conversation.id, "seq": message.seq, "kind": message.kind.value},
         )
+
+
+def order_messages(store: MessagingStore, order_id: str) -> list[Message]:
+    """Every message about an order, by conversation then seq, read in the caller's unit of work.
+
+    For other contexts (disputes) that gather the chat log as evidence inside
+    their own transaction; :meth:`MessagingService.messages_for_order` runs it alone.
+    """
+    found = store.find_conversations(
+        ConversationFilter(order_id=order_id), before_id=None, limit=1000
+    )
+    out: list[Message] = []
+    for conversation in sorted(found, key=lambda c: c.id):
+        out.extend(store.messages(conversation.id, 1, conversation.head_seq))
+    return out
 
 
 def _visible(
