@@ -108,7 +108,9 @@ class ReputationPolicy(PolicySection):
         default=3, description="Below this many completed orders a buyer's tier is 'new'."
     )
     buyer_tier_floors: tuple[int, int, int] = Field(
-        default=(400, 650, 800),
+        # 575 = 500 + 10 completed orders x 6 + 3 months x 5: the after-sales rule of thumb for
+        # instant refunds (about ten clean orders over a quarter) expressed as a score.
+        default=(400, 575, 700),
         description="Scores from which a buyer is 'standard', 'trusted' and 'excellent' (below: 'restricted').",
     )
     instant_refund_tiers: tuple[str, ...] = Field(

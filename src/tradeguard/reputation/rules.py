@@ -118,7 +118,7 @@ def buyer_tier(score: int, completed_orders: int, policy: ReputationPolicy) -> s
     """The buyer's tier from its score; too little history is 'new' whatever the score.
 
     >>> p = ReputationPolicy()
-    >>> [buyer_tier(s, 10, p) for s in (399, 400, 650, 800)], buyer_tier(900, 2, p)
+    >>> [buyer_tier(s, 10, p) for s in (399, 400, 575, 700)], buyer_tier(900, 2, p)
     (['restricted', 'standard', 'trusted', 'excellent'], 'new')
     """
     if completed_orders < policy.buyer_min_orders_for_tier:

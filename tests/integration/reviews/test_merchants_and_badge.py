@@ -155,8 +155,8 @@ def test_buyer_credit_grows_with_completed_orders_and_history(shop) -> None:
     shop.clock.advance(timedelta(days=365))
     credit = shop.app.reputation.buyer_credit_of("b1")
     # then: 500 + 10 x 6 + 12 months x 5
-    assert (credit.score, credit.tier, credit.completed_orders) == (620, "standard", 10)
-    assert not credit.allows_instant_refund
+    assert (credit.score, credit.tier, credit.completed_orders) == (620, "trusted", 10)
+    assert credit.allows_instant_refund
 
 
 def test_refunded_orders_lower_buyer_credit(shop) -> None:
