@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Protocol
 
 from tradeguard.events.ports import Outbox
@@ -42,14 +41,8 @@ class MessagingStore(Protocol):
         """Conversations matching ``where``, newest first, strictly before ``before_id``."""
         ...
 
-    def insert_message(self, message: Message) -> None:
-        """Append a message."""
-        ...
-
-    def update_head(
-        self, conversation_id: str, seq: int, head_hash: str, at: datetime, checkpointed_seq: int
-    ) -> None:
-        """Move a conversation's head to its newest message."""
+    def append_message(self, message: Message, checkpointed_seq: int) -> None:
+        """Store a message and move its conversation's head to it, with ``checkpointed_seq``."""
         ...
 
     def messages(self, conversation_id: str, from_seq: int, to_seq: int) -> list[Message]:

@@ -255,7 +255,6 @@ class MessagingService:
                 chain_hash(conversation.head_hash, content_digest(canonical)),
                 verdict,
             )
-            uow.messaging.insert_message(message)
             recorded = [
                 DomainEvent(
                     "message.sent",
@@ -264,13 +263,14 @@ class MessagingService:
                     conversation.order_id,
                 )
             ]
-            checkpointed = conversation.checkpointed_seq
-            if seq - checkpointed >= self._policy.checkpoint_every:
+            due = seq - conversation.checkpointed_seq >= self._policy.checkpoint_every
+            # The message and its conversation's new head in one write (one statement on
+            # PostgreSQL); the row lock taken above still serialises appends.
+            uow.messaging.append_message(message, seq if due else conversation.checkpointed_seq)
+            if due:
                 checkpoint = self._sign(signer, conversation.id, seq, message.hash, now)
                 uow.messaging.insert_checkpoint(checkpoint)
-                checkpointed = seq
                 recorded.append(_checkpoint_event(conversation, checkpoint))
-            uow.messaging.update_head(conversation.id, seq, message.hash, now, checkpointed)
             if verdict.flagged:
                 signal = self._signal(message, conversation, now)
                 uow.risk_signals.record([signal])

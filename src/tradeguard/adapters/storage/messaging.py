@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, select, text, update
@@ -44,14 +43,24 @@ _MESSAGE_COLUMNS = (
 _INSERT_MESSAGE = Prepared(
     messages.insert().values({c: bindparam(c) for c in _MESSAGE_COLUMNS}).inline()
 )
-_UPDATE_HEAD = Prepared(
+_MOVE_HEAD = (
     update(conversations)
     .where(C.id == bindparam("conversation_id"))
     .values(
         head_seq=bindparam("seq"),
-        head_hash=bindparam("head_hash"),
-        last_message_at=bindparam("at"),
+        head_hash=bindparam("hash"),
+        last_message_at=bindparam("sent_at"),
         checkpointed_seq=bindparam("checkpointed"),
+    )
+)
+_UPDATE_HEAD = Prepared(_MOVE_HEAD)
+_HEAD_PARAMS = ("conversation_id", "seq", "hash", "sent_at", "checkpointed")
+# On PostgreSQL the append is one statement: the message is inserted by a data-modifying CTE of
+# the UPDATE that moves the head (same parameter names), so each append executes one statement
+# instead of two. Both halves still run in the caller's transaction, under its row lock.
+_APPEND_PG = Prepared(
+    _MOVE_HEAD.add_cte(
+        messages.insert().values({c: bindparam(c) for c in _MESSAGE_COLUMNS}).cte("appended")
     )
 )
 _MESSAGES = Prepared(
@@ -138,41 +147,17 @@ class SqlMessagingStore:
         rows = self._sql.rows(query.order_by(C.id.desc()).limit(limit))
         return [_conversation(r) for r in rows]
 
-    def insert_message(self, message: Message) -> None:
-        """Append a message."""
-        self._sql.run(
-            _INSERT_MESSAGE,
-            {
-                "conversation_id": message.conversation_id,
-                "seq": message.seq,
-                "id": message.id,
-                "kind": message.kind.value,
-                "sender_role": message.sender_role.value,
-                "sender_id": message.sender_id,
-                "text": message.text,
-                "attachments": list(message.attachments),
-                "sent_at": message.sent_at,
-                "prev_hash": message.prev_hash,
-                "hash": message.hash,
-                "flagged": message.verdict.flagged,
-                "scan_reasons": list(message.verdict.reasons),
-            },
-        )
-
-    def update_head(
-        self, conversation_id: str, seq: int, head_hash: str, at: datetime, checkpointed_seq: int
-    ) -> None:
-        """Move the head to the newest message."""
-        self._sql.run(
-            _UPDATE_HEAD,
-            {
-                "conversation_id": conversation_id,
-                "seq": seq,
-                "head_hash": head_hash,
-                "at": at,
-                "checkpointed": checkpointed_seq,
-            },
-        )
+    def append_message(self, message: Message, checkpointed_seq: int) -> None:
+        """Store a message and move its conversation's head to it (one statement on PostgreSQL)."""
+        params = _message_params(message)
+        params["checkpointed"] = checkpointed_seq
+        if not self._sql.is_postgresql:
+            self._sql.run(_INSERT_MESSAGE, params)
+            # Only the head's own binds: SQLAlchemy would read a key named after a column of
+            # ``conversations`` (``id``) as one more value to SET.
+            self._sql.run(_UPDATE_HEAD, {k: params[k] for k in _HEAD_PARAMS})
+            return
+        self._sql.run(_APPEND_PG, params)
 
     def messages(self, conversation_id: str, from_seq: int, to_seq: int) -> list[Message]:
         """Messages in a seq range, in order."""
@@ -246,6 +231,24 @@ def _conversation(row: Any) -> Conversation:
         row.checkpointed_seq,
         row.last_message_at,
     )
+
+
+def _message_params(message: Message) -> dict[str, Any]:
+    return {
+        "conversation_id": message.conversation_id,
+        "seq": message.seq,
+        "id": message.id,
+        "kind": message.kind.value,
+        "sender_role": message.sender_role.value,
+        "sender_id": message.sender_id,
+        "text": message.text,
+        "attachments": list(message.attachments),
+        "sent_at": message.sent_at,
+        "prev_hash": message.prev_hash,
+        "hash": message.hash,
+        "flagged": message.verdict.flagged,
+        "scan_reasons": list(message.verdict.reasons),
+    }
 
 
 def _message(row: Any) -> Message:
