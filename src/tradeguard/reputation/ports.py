@@ -96,6 +96,10 @@ class ReputationStore(Protocol):
         """Every seller with reviews, figures or deductions, in id order."""
         ...
 
+    def recompute_parallelism(self) -> int:
+        """How many seller ranges may be rebuilt at the same time (1 where writers serialize)."""
+        ...
+
     def recompute(
         self, cap: int, first_seller: str | None = None, last_seller: str | None = None
     ) -> int:
