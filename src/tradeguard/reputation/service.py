@@ -136,15 +136,12 @@ class ReputationService:
         store = uow.reputation
         delta = counting.scaled(sign) if after is None else after.plus(counting.scaled(-1))
         cap = self._policy.points_cap_per_buyer_month
-        positive, negative = store.add_pair_month(
-            review.seller_id, review.buyer_id, review.rated_month, delta.positive, delta.negative
-        )
-        points = rules.capped_points(positive, negative, cap) - rules.capped_points(
-            positive - delta.positive, negative - delta.negative, cap
+        now = self._rt.clock.now()
+        # The pair-month and seller upserts may share one round trip; the day write is queued.
+        totals = store.add_to_pair_and_seller(
+            review.seller_id, review.buyer_id, review.rated_month, cap, delta, now
         )
         store.add_day(review.seller_id, review.rated_on, delta)
-        now = self._rt.clock.now()
-        totals = store.add_to_seller(review.seller_id, points, delta, now)
         self._announce_level(uow, totals, now, review.subject)
 
     def _announce_level(

@@ -8,7 +8,10 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     Float,
+    Integer,
+    String,
     and_,
     bindparam,
     case,
@@ -33,6 +36,7 @@ from tradeguard.adapters.storage.tables.reputation import (
     seller_reputation,
 )
 from tradeguard.adapters.storage.tables.reviews import reviews
+from tradeguard.reputation import rules
 from tradeguard.reputation.model import (
     BuyerHistory,
     Counting,
@@ -121,6 +125,49 @@ class _Statements:
             deducted_points=bindparam("points"),
             updated_at=bindparam("at"),
         )
+        # PostgreSQL: the pair-month upsert and the seller upsert in one round trip; the points
+        # are rules.capped_points(new) - rules.capped_points(old) of the pair-month.
+        self.add_pair_and_seller: Prepared | None = None
+        if dialect == "postgresql":
+            changed = (
+                pair.on_conflict_do_update(
+                    index_elements=["seller_id", "buyer_id", "month"],
+                    set_={
+                        "positive": PM.positive + pair.excluded.positive,
+                        "negative": PM.negative + pair.excluded.negative,
+                    },
+                )
+                .returning(PM.positive, PM.negative)
+                .cte("changed_pair")
+            )
+            cap = bindparam("cap", type_=Integer)
+
+            def capped(positive: Any, negative: Any) -> Any:
+                return func.least(positive, cap) - func.least(negative, cap)
+
+            points = capped(changed.c.positive, changed.c.negative) - capped(
+                changed.c.positive - bindparam("positive", type_=Integer),
+                changed.c.negative - bindparam("negative", type_=Integer),
+            )
+            both = insert(seller_reputation).from_select(
+                ["seller_id", "review_points", *_SELLER_SUMS, "updated_at"],
+                select(
+                    cast(bindparam("seller_id"), String),
+                    cast(points, BigInteger),
+                    *(bindparam(c, type_=seller_reputation.c[c].type) for c in _SELLER_SUMS),
+                    bindparam("at", type_=seller_reputation.c.updated_at.type),
+                ).select_from(changed),
+            )
+            self.add_pair_and_seller = Prepared(
+                both.on_conflict_do_update(
+                    index_elements=["seller_id"],
+                    set_={
+                        "review_points": SR.review_points + both.excluded.review_points,
+                        "updated_at": both.excluded.updated_at,
+                        **{c: getattr(SR, c) + getattr(both.excluded, c) for c in _SELLER_SUMS},
+                    },
+                ).returning(*seller_reputation.c)
+            )
         self.deduct_seller = Prepared(
             deduct.on_conflict_do_update(
                 index_elements=["seller_id"],
@@ -274,6 +321,39 @@ class SqlReputationStore:
                 **{c: getattr(delta, c) for c in _SELLER_SUMS},
             },
         )
+        return _totals(row)
+
+    def add_to_pair_and_seller(
+        self,
+        seller_id: str,
+        buyer_id: str,
+        month: str,
+        cap: int,
+        delta: Counting,
+        at: datetime,
+    ) -> SellerTotals:
+        """Add to the pair-month and to the seller's totals; one round trip on PostgreSQL."""
+        if self._q.add_pair_and_seller is None:
+            positive, negative = self.add_pair_month(
+                seller_id, buyer_id, month, delta.positive, delta.negative
+            )
+            points = rules.capped_points(positive, negative, cap) - rules.capped_points(
+                positive - delta.positive, negative - delta.negative, cap
+            )
+            return self.add_to_seller(seller_id, points, delta, at)
+        row = self._sql.first(
+            self._q.add_pair_and_seller,
+            {
+                "seller_id": seller_id,
+                "buyer_id": buyer_id,
+                "month": month,
+                "cap": cap,
+                "at": at,
+                **{c: getattr(delta, c) for c in _SELLER_SUMS},
+            },
+        )
+        if row is None:  # an upsert with RETURNING always returns its row
+            raise RuntimeError("internal error: the pair and seller upsert returned nothing")
         return _totals(row)
 
     def deduct(self, deduction: Deduction) -> SellerTotals | None:
