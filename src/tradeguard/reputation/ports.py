@@ -48,6 +48,22 @@ class ReputationStore(Protocol):
         """Add to the seller's totals (creating the row); return the new totals."""
         ...
 
+    def add_to_pair_and_seller(
+        self,
+        seller_id: str,
+        buyer_id: str,
+        month: str,
+        cap: int,
+        delta: Counting,
+        at: datetime,
+    ) -> SellerTotals:
+        """``add_pair_month`` then ``add_to_seller`` with the points the pair-month's change is worth.
+
+        The points are ``rules.capped_points`` of the pair-month's new counts less that of
+        its old counts; a store may do both in one round trip.
+        """
+        ...
+
     def deduct(self, deduction: Deduction) -> SellerTotals | None:
         """Record a deduction once per reference and lower the seller's points; None if already done."""
         ...
@@ -94,6 +110,10 @@ class ReputationStore(Protocol):
 
     def sellers(self) -> list[str]:
         """Every seller with reviews, figures or deductions, in id order."""
+        ...
+
+    def recompute_parallelism(self) -> int:
+        """How many seller ranges may be rebuilt at the same time (1 where writers serialize)."""
         ...
 
     def recompute(

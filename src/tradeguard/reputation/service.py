@@ -9,6 +9,7 @@ from the reviews in SQL; both must always agree (see the property test).
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -135,15 +136,12 @@ class ReputationService:
         store = uow.reputation
         delta = counting.scaled(sign) if after is None else after.plus(counting.scaled(-1))
         cap = self._policy.points_cap_per_buyer_month
-        positive, negative = store.add_pair_month(
-            review.seller_id, review.buyer_id, review.rated_month, delta.positive, delta.negative
-        )
-        points = rules.capped_points(positive, negative, cap) - rules.capped_points(
-            positive - delta.positive, negative - delta.negative, cap
+        now = self._rt.clock.now()
+        # The pair-month and seller upserts may share one round trip; the day write is queued.
+        totals = store.add_to_pair_and_seller(
+            review.seller_id, review.buyer_id, review.rated_month, cap, delta, now
         )
         store.add_day(review.seller_id, review.rated_on, delta)
-        now = self._rt.clock.now()
-        totals = store.add_to_seller(review.seller_id, points, delta, now)
         self._announce_level(uow, totals, now, review.subject)
 
     def _announce_level(
@@ -313,23 +311,32 @@ class ReputationService:
             lambda uow: uow.reputation.set_category(seller_id, category, self._rt.clock.now())
         )
 
-    def recompute(self, *, sellers_per_unit: int = 2_000) -> int:
+    def recompute(self, *, sellers_per_unit: int = 2_000, workers: int | None = None) -> int:
         """Rebuild every seller's figures from the reviews (SQL aggregation); return the sellers.
 
         Sellers are rebuilt in id ranges, one unit of work each, so no transaction
-        stays open for long whatever the number of reviews.
+        stays open for long whatever the number of reviews. Ranges are disjoint, so
+        where the store allows it several are rebuilt at once (``workers``, by
+        default what the store says it can take).
         """
         cap = self._policy.points_cap_per_buyer_month
-        sellers = self._units.run(lambda uow: uow.reputation.sellers())
-        rebuilt = 0
+        sellers, parallelism = self._units.run(
+            lambda uow: (uow.reputation.sellers(), uow.reputation.recompute_parallelism())
+        )
 
         def rebuild(first: str, last: str) -> Callable[[ReputationUnitOfWork], int]:
             return lambda uow: uow.reputation.recompute(cap, first, last)
 
-        for start in range(0, len(sellers), sellers_per_unit):
-            chunk = sellers[start : start + sellers_per_unit]
-            rebuilt += self._units.run(rebuild(chunk[0], chunk[-1]))
-        return rebuilt
+        ranges = [
+            rebuild(chunk[0], chunk[-1])
+            for start in range(0, len(sellers), sellers_per_unit)
+            for chunk in (sellers[start : start + sellers_per_unit],)
+        ]
+        width = max(1, min(workers or parallelism, len(ranges)))
+        if width == 1:
+            return sum(self._units.run(work) for work in ranges)
+        with ThreadPoolExecutor(max_workers=width, thread_name_prefix="recompute") as pool:
+            return sum(pool.map(self._units.run, ranges))
 
     def require_seller(self, seller_id: str) -> None:
         """Raise NotFound for a seller TradeGuard knows nothing about."""

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Collection
 from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     Float,
+    Integer,
+    String,
     and_,
     bindparam,
     case,
@@ -32,6 +36,7 @@ from tradeguard.adapters.storage.tables.reputation import (
     seller_reputation,
 )
 from tradeguard.adapters.storage.tables.reviews import reviews
+from tradeguard.reputation import rules
 from tradeguard.reputation.model import (
     BuyerHistory,
     Counting,
@@ -120,6 +125,49 @@ class _Statements:
             deducted_points=bindparam("points"),
             updated_at=bindparam("at"),
         )
+        # PostgreSQL: the pair-month upsert and the seller upsert in one round trip; the points
+        # are rules.capped_points(new) - rules.capped_points(old) of the pair-month.
+        self.add_pair_and_seller: Prepared | None = None
+        if dialect == "postgresql":
+            changed = (
+                pair.on_conflict_do_update(
+                    index_elements=["seller_id", "buyer_id", "month"],
+                    set_={
+                        "positive": PM.positive + pair.excluded.positive,
+                        "negative": PM.negative + pair.excluded.negative,
+                    },
+                )
+                .returning(PM.positive, PM.negative)
+                .cte("changed_pair")
+            )
+            cap = bindparam("cap", type_=Integer)
+
+            def capped(positive: Any, negative: Any) -> Any:
+                return func.least(positive, cap) - func.least(negative, cap)
+
+            points = capped(changed.c.positive, changed.c.negative) - capped(
+                changed.c.positive - bindparam("positive", type_=Integer),
+                changed.c.negative - bindparam("negative", type_=Integer),
+            )
+            both = insert(seller_reputation).from_select(
+                ["seller_id", "review_points", *_SELLER_SUMS, "updated_at"],
+                select(
+                    cast(bindparam("seller_id"), String),
+                    cast(points, BigInteger),
+                    *(bindparam(c, type_=seller_reputation.c[c].type) for c in _SELLER_SUMS),
+                    bindparam("at", type_=seller_reputation.c.updated_at.type),
+                ).select_from(changed),
+            )
+            self.add_pair_and_seller = Prepared(
+                both.on_conflict_do_update(
+                    index_elements=["seller_id"],
+                    set_={
+                        "review_points": SR.review_points + both.excluded.review_points,
+                        "updated_at": both.excluded.updated_at,
+                        **{c: getattr(SR, c) + getattr(both.excluded, c) for c in _SELLER_SUMS},
+                    },
+                ).returning(*seller_reputation.c)
+            )
         self.deduct_seller = Prepared(
             deduct.on_conflict_do_update(
                 index_elements=["seller_id"],
@@ -275,6 +323,39 @@ class SqlReputationStore:
         )
         return _totals(row)
 
+    def add_to_pair_and_seller(
+        self,
+        seller_id: str,
+        buyer_id: str,
+        month: str,
+        cap: int,
+        delta: Counting,
+        at: datetime,
+    ) -> SellerTotals:
+        """Add to the pair-month and to the seller's totals; one round trip on PostgreSQL."""
+        if self._q.add_pair_and_seller is None:
+            positive, negative = self.add_pair_month(
+                seller_id, buyer_id, month, delta.positive, delta.negative
+            )
+            points = rules.capped_points(positive, negative, cap) - rules.capped_points(
+                positive - delta.positive, negative - delta.negative, cap
+            )
+            return self.add_to_seller(seller_id, points, delta, at)
+        row = self._sql.first(
+            self._q.add_pair_and_seller,
+            {
+                "seller_id": seller_id,
+                "buyer_id": buyer_id,
+                "month": month,
+                "cap": cap,
+                "at": at,
+                **{c: getattr(delta, c) for c in _SELLER_SUMS},
+            },
+        )
+        if row is None:  # an upsert with RETURNING always returns its row
+            raise RuntimeError("internal error: the pair and seller upsert returned nothing")
+        return _totals(row)
+
     def deduct(self, deduction: Deduction) -> SellerTotals | None:
         """Record a deduction once per reference."""
         recorded = self._sql.first(
@@ -406,6 +487,10 @@ class SqlReputationStore:
         )
         return [row[0] for row in self._sql.rows(query)]
 
+    def recompute_parallelism(self) -> int:
+        """Ranges to rebuild at once: one per core on PostgreSQL; SQLite has a single writer."""
+        return max(1, min(4, os.cpu_count() or 1)) if self._sql.is_postgresql else 1
+
     def recompute(
         self, cap: int, first_seller: str | None = None, last_seller: str | None = None
     ) -> int:
@@ -432,6 +517,10 @@ class SqlReputationStore:
             # bulk load the planner's statistics still say the bucket tables are empty and it
             # would scan them whole for every range, which grows quadratically.
             sql.run(text("SET LOCAL enable_seqscan = off"))
+            # Figures derived from the reviews: a crash may lose the last rebuilt range (the old
+            # figures stay, whole), never make them wrong, so the commit need not wait for the
+            # disk. The setting ends with this transaction; counting reviews still waits.
+            sql.run(text("SET LOCAL synchronous_commit = off"))
         positive = case((rv.stars >= 4, 1), else_=0)
         neutral = case((rv.stars == 3, 1), else_=0)
         negative = case((rv.stars <= 2, 1), else_=0)
@@ -514,16 +603,20 @@ class SqlReputationStore:
             .select_from(days.outerjoin(points, points.c.seller_id == days.c.seller_id))
             .where(days.c.seller_id.is_not(None)),  # SQLite needs a WHERE before ON CONFLICT
         )
-        sql.run(
-            from_days.on_conflict_do_update(
-                index_elements=["seller_id"],
-                set_={
-                    "review_points": from_days.excluded.review_points,
-                    **{c: getattr(from_days.excluded, c) for c in _SELLER_SUMS},
-                },
-            ),
-            params,
+        upsert = from_days.on_conflict_do_update(
+            index_elements=["seller_id"],
+            set_={
+                "review_points": from_days.excluded.review_points,
+                **{c: getattr(from_days.excluded, c) for c in _SELLER_SUMS},
+            },
         )
+        if dialect == "postgresql":
+            # One row per seller of the range with counted reviews: the count comes back with
+            # the upsert instead of summing the range's day rows a second time.
+            rebuilt = len(sql.rows(upsert.returning(SR.seller_id), params))
+        else:
+            sql.run(upsert, params)
+            rebuilt = int(sql.scalar(select(func.count()).select_from(days), params) or 0)
         from_deductions = insert(seller_reputation).from_select(
             ["seller_id", "deducted_points", "updated_at"],
             select(deducted.c.seller_id, deducted.c.points, now).where(
@@ -537,7 +630,7 @@ class SqlReputationStore:
             ),
             params,
         )
-        return int(sql.scalar(select(func.count()).select_from(days), params) or 0)
+        return rebuilt
 
     def snapshot(
         self, seller_ids: Collection[str] | None = None
