@@ -423,15 +423,11 @@ class AfterSalesService:
         self, event: RefundEvent
     ) -> Callable[[AfterSalesUnitOfWork, Deadline, datetime], Outcome]:
         def handle(uow: AfterSalesUnitOfWork, deadline: Deadline, now: datetime) -> Outcome:
-            found = uow.aftersales.get(deadline.subject_id)
-            if found is None:
-                return Outcome.OBSOLETE
-            order, request = self._load(uow, found.id, _SYSTEM)
-            try:
-                self._apply(uow, order, request, event, _SYSTEM, _Intent(reason="deadline"))
-            except TransitionNotAllowed:
-                return Outcome.OBSOLETE
-            return Outcome.FIRED
+            def step(found: RefundRequest) -> RefundRequest:
+                order, request = self._load(uow, found.id, _SYSTEM)
+                return self._apply(uow, order, request, event, _SYSTEM, _Intent(reason="deadline"))
+
+            return deadlines.fire_transition(uow.aftersales.get(deadline.subject_id), step)
 
         return handle
 

@@ -27,16 +27,34 @@ from tradeguard.deadlines.model import (
 )
 from tradeguard.deadlines.ports import DeadlineStore, DeadlinesUnitOfWork
 from tradeguard.kernel.clock import Clock
+from tradeguard.kernel.errors import TransitionNotAllowed
 from tradeguard.kernel.parties import Actor
 from tradeguard.kernel.uow import UnitOfWorkRunner
 
 U = TypeVar("U", bound=DeadlinesUnitOfWork)
+S = TypeVar("S")
 
 #: A handler gets the unit of work, the due deadline and the worker's "now".
 Handler = Callable[[U, Deadline, datetime], Outcome]
 
 _FIRST_RETRY = timedelta(minutes=1)
 _LONGEST_RETRY = timedelta(hours=6)
+
+
+def fire_transition(subject: S | None, step: Callable[[S], object]) -> Outcome:
+    """Fire a timer whose effect is one state-machine event on ``subject``.
+
+    A subject that is gone, or whose state no longer allows the event (a party acted
+    first), makes the timer obsolete rather than failed, so late or repeated firing is
+    harmless. Every context's timers go through here.
+    """
+    if subject is None:
+        return Outcome.OBSOLETE
+    try:
+        step(subject)
+    except TransitionNotAllowed:
+        return Outcome.OBSOLETE
+    return Outcome.FIRED
 
 
 def schedule(store: DeadlineStore, deadlines: Sequence[NewDeadline], at: datetime) -> None:

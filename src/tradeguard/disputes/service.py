@@ -710,14 +710,10 @@ class DisputeService:
         self, event: CaseEvent
     ) -> Callable[[DisputesUnitOfWork, Deadline, datetime], TimerOutcome]:
         def handle(uow: DisputesUnitOfWork, deadline: Deadline, now: datetime) -> TimerOutcome:
-            case = uow.disputes.get(deadline.subject_id, lock=True)
-            if case is None:
-                return TimerOutcome.OBSOLETE
-            try:
-                self._apply(uow, case, event, _SYSTEM, _Intent())
-            except TransitionNotAllowed:
-                return TimerOutcome.OBSOLETE
-            return TimerOutcome.FIRED
+            return deadlines.fire_transition(
+                uow.disputes.get(deadline.subject_id, lock=True),
+                lambda case: self._apply(uow, case, event, _SYSTEM, _Intent()),
+            )
 
         return handle
 

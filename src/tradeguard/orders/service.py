@@ -614,14 +614,10 @@ class OrderService:
         self, event: OrderEvent
     ) -> Callable[[OrdersUnitOfWork, Deadline, datetime], Outcome]:
         def handle(uow: OrdersUnitOfWork, deadline: Deadline, now: datetime) -> Outcome:
-            order = uow.orders.get(deadline.subject_id, lock=True)
-            if order is None:
-                return Outcome.OBSOLETE
-            try:
-                self._apply(uow, order, event, _SYSTEM, _Intent())
-            except TransitionNotAllowed:
-                return Outcome.OBSOLETE
-            return Outcome.FIRED
+            return deadlines.fire_transition(
+                uow.orders.get(deadline.subject_id, lock=True),
+                lambda order: self._apply(uow, order, event, _SYSTEM, _Intent()),
+            )
 
         return handle
 

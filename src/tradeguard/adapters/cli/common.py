@@ -34,7 +34,8 @@ ledger_cli = typer.Typer(help="The ledger: balances and invariants.", no_args_is
 policy_cli = typer.Typer(help="The policy in force.", no_args_is_help=True)
 keys_cli = typer.Typer(help="Operator API keys.", no_args_is_help=True)
 staff_cli = typer.Typer(
-    help="Staff accounts for the console and the staff API.", no_args_is_help=True
+    help="Staff accounts (support, arbitrator, risk analyst, admin) for the staff API.",
+    no_args_is_help=True,
 )
 fund_cli = typer.Typer(
     help="The compensation fund that backs platform advances.", no_args_is_help=True

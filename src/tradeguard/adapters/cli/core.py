@@ -107,7 +107,7 @@ def worker(
     db: DbOption = None,
     policy: PolicyOption = None,
 ) -> None:
-    """Fire due deadlines (payment windows, ship-by, auto-confirm, reminders).
+    """Fire due deadlines (orders, refunds, disputes, review windows) and reminders.
 
     On PostgreSQL several workers may run at once: each claims rows with
     FOR UPDATE SKIP LOCKED. On SQLite run exactly one.
