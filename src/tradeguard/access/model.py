@@ -25,7 +25,7 @@ class Scope(StrEnum):
 
 
 class StaffRole(StrEnum):
-    """Console roles (DESIGN.md §1)."""
+    """Staff roles (DESIGN.md §1)."""
 
     SUPPORT = "support"  #: customer service (客服)
     ARBITRATOR = "arbitrator"  #: decides disputes (小二)
@@ -63,7 +63,7 @@ class ApiKey:
 
 @dataclass(frozen=True, slots=True)
 class StaffAccount:
-    """A console user."""
+    """A staff user (support, arbitrator, risk analyst or admin)."""
 
     id: str
     email: str

@@ -110,7 +110,7 @@ class AccessService:
     # -- staff ----------------------------------------------------------------------------------
 
     def create_staff(self, email: str, role: StaffRole | str, password: str) -> StaffAccount:
-        """Create a console account; emails are unique and stored lower-case."""
+        """Create a staff account; emails are unique and stored lower-case."""
         email = email.strip().lower()
         if not _EMAIL.match(email):
             raise ValidationFailed(f"{email!r} is not an email address.")

@@ -1,1 +1,1 @@
-"""Adapters around the domain: storage, API, console, CLI and the simulator."""
+"""Adapters around the domain: storage, API, CLI and the simulator."""

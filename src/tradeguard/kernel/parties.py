@@ -43,7 +43,7 @@ class Party:
 
     @property
     def is_staff(self) -> bool:
-        """True for console staff of any role."""
+        """True for staff of any role."""
         return self.actor in STAFF_ROLES
 
 

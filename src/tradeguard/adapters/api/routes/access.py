@@ -89,7 +89,7 @@ def list_staff(app: AppDep, _: Admin) -> StaffList:
     "/staff", tags=["access"], status_code=status.HTTP_201_CREATED, summary="Create a staff account"
 )
 def create_staff(body: StaffCreate, app: AppDep, _: Admin) -> StaffPublic:
-    """A console account with a role: support, arbitrator, risk_analyst or admin."""
+    """A staff account with a role: support, arbitrator, risk_analyst or admin."""
     return StaffPublic.of(app.access.create_staff(body.email, body.role, body.password))
 
 
