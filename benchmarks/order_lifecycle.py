@@ -2,9 +2,11 @@
 
 For each K in {1, 8, 32}: K concurrent clients run full lifecycles
 (create -> pay -> ship -> confirm receipt, which releases escrow) through the
-service layer for a fixed duration; then pgbench runs TPC-B with the same K for
-the same duration on a scratch database. Prints lifecycles/s, service
-commands/s, p50/p99 command latency, pgbench tps and commands/s / pgbench tps.
+service layer for a fixed duration, then pgbench runs TPC-B with the same K for
+the same duration on a scratch database; the two alternate for a few rounds
+(--rounds) so that a shared machine's drift in speed falls on both alike.
+Prints lifecycles/s, service commands/s, p50/p99 command latency, pgbench tps
+and commands/s / pgbench tps.
 Clients are threads spread over worker processes (one per core by default),
 because a Python process runs one thread of Python at a time.
 
@@ -101,8 +103,8 @@ def _worker(
     )
 
 
-def measure(url: str, k: int, duration_s: float, processes: int) -> Result:
-    """Run K clients for ``duration_s`` seconds and summarise their command latencies."""
+def run_clients(url: str, k: int, duration_s: float, processes: int) -> tuple[int, list[float]]:
+    """Run K clients for ``duration_s`` seconds; return (lifecycles, command latencies in s)."""
     processes = max(1, min(processes, k))
     ctx = mp.get_context("spawn")
     queue = ctx.Queue()
@@ -125,7 +127,14 @@ def measure(url: str, k: int, duration_s: float, processes: int) -> Result:
         latencies.extend(lats)
     for p in procs:
         p.join()
-    latencies.sort()
+    return lifecycles, latencies
+
+
+def summarise(
+    url: str, k: int, duration_s: float, lifecycles: int, latencies: list[float]
+) -> Result:
+    """The figures of ``lifecycles`` and their command ``latencies`` over ``duration_s`` seconds."""
+    latencies = sorted(latencies)
     if not latencies:
         raise SystemExit("no command completed; is the database reachable?")
     return Result(
@@ -136,6 +145,33 @@ def measure(url: str, k: int, duration_s: float, processes: int) -> Result:
         p50_ms=statistics.median(latencies) * 1000,
         p99_ms=latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000,
     )
+
+
+def measure(url: str, k: int, duration_s: float, processes: int) -> Result:
+    """Run K clients for ``duration_s`` seconds and summarise their command latencies."""
+    lifecycles, latencies = run_clients(url, k, duration_s, processes)
+    return summarise(url, k, duration_s, lifecycles, latencies)
+
+
+def measure_against_pgbench(
+    url: str, k: int, duration_s: float, processes: int, rounds: int
+) -> Result:
+    """Alternate ``rounds`` service runs with as many pgbench runs, each ``duration_s`` long.
+
+    A shared machine drifts in speed over a minute; alternating the two puts both
+    figures under the same conditions, so the ratio measures TradeGuard, not the drift.
+    """
+    lifecycles = 0
+    latencies: list[float] = []
+    pgbench = []
+    for _ in range(rounds):
+        done, lats = run_clients(url, k, duration_s, processes)
+        lifecycles += done
+        latencies.extend(lats)
+        pgbench.append(run_pgbench(url, k, duration_s))
+    result = summarise(url, k, duration_s * rounds, lifecycles, latencies)
+    result.pgbench_tps = sum(pgbench) / len(pgbench)
+    return result
 
 
 def find_pgbench() -> str:
@@ -233,6 +269,12 @@ def main() -> None:
         default=os.cpu_count() or 1,
         help="worker processes (default: cores)",
     )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        help="alternating service and pgbench runs per K, each --duration long (default 3)",
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object per K")
     parser.add_argument("--no-sqlite", action="store_true", help="skip the SQLite K=1 figures")
     args = parser.parse_args()
@@ -249,8 +291,7 @@ def main() -> None:
     results = []
     try:
         for k in ks:
-            result = measure(url, k, args.duration, args.processes)
-            result.pgbench_tps = run_pgbench(url, k, args.duration)
+            result = measure_against_pgbench(url, k, args.duration, args.processes, args.rounds)
             results.append(result)
             if args.json:
                 print(json.dumps(result.as_json()), flush=True)

@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, bindparam, func, select, text, update
+from sqlalchemy import ARRAY, BigInteger, Row, String, bindparam, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -33,6 +33,27 @@ from tradeguard.ledger.model import (
 
 A, T = ledger_accounts.c, ledger_transfers.c
 _SRC, _DST = ledger_accounts.alias("src"), ledger_accounts.alias("dst")
+
+#: Insert the transfers whose idempotency key is free; move the cached balances only when
+#: every one was (otherwise the caller sees which were replays and moves nothing). The
+#: CHECK constraints on ``ledger_accounts`` still refuse a forbidden negative balance.
+_POST_SQL = """
+WITH new AS (
+    INSERT INTO ledger_transfers (idempotency_key, source_account_id, destination_account_id,
+                                  currency, amount_minor, reference, reason, created_at)
+    SELECT k, s, d, c, a, r, why, :at
+    FROM unnest(:keys, :sources, :destinations, :currencies, :amounts, :references, :reasons)
+         AS t(k, s, d, c, a, r, why)
+    ON CONFLICT (idempotency_key) DO NOTHING
+    RETURNING id, idempotency_key
+), moved AS (
+    UPDATE ledger_accounts AS acc SET balance_minor = acc.balance_minor + m.delta
+    FROM unnest(:account_ids, :deltas) AS m(account_id, delta)
+    WHERE acc.id = m.account_id AND (SELECT count(*) FROM new) = :expected
+    RETURNING acc.id
+)
+SELECT id, idempotency_key FROM new
+"""
 
 
 class _Statements:
@@ -79,6 +100,26 @@ class _Statements:
             )
             .on_conflict_do_nothing(index_elements=["idempotency_key"])
             .returning(T.id, T.idempotency_key)
+        )
+        # PostgreSQL posts a whole set of transfers in one statement: the inserts, then the
+        # balance moves only if every key was free. Per statement, the driver and the server
+        # each spend more than the row work costs, and a release posts two or three transfers.
+        self.post = (
+            Prepared(
+                text(_POST_SQL).bindparams(
+                    bindparam("keys", type_=ARRAY(String())),
+                    bindparam("sources", type_=ARRAY(BigInteger())),
+                    bindparam("destinations", type_=ARRAY(BigInteger())),
+                    bindparam("currencies", type_=ARRAY(String())),
+                    bindparam("amounts", type_=ARRAY(BigInteger())),
+                    bindparam("references", type_=ARRAY(String())),
+                    bindparam("reasons", type_=ARRAY(String())),
+                    bindparam("account_ids", type_=ARRAY(BigInteger())),
+                    bindparam("deltas", type_=ARRAY(BigInteger())),
+                )
+            )
+            if dialect == "postgresql"
+            else None
         )
         # Settlement asks for one or two exact accounts on every release.
         self.balances_of = Prepared(
@@ -179,10 +220,26 @@ class SqlLedgerStore:
             }
             for r in requests
         ]
-        # The insert waits for its RETURNING rows (they tell a replay from a new transfer);
-        # the balance updates after it are only queued and travel with the COMMIT.
-        returned = self._sql.rows_many(self._q.insert, rows)
-        if len(returned) == len(rows) and deltas:
+        if self._q.post is not None:
+            returned = self._sql.rows(
+                self._q.post,
+                {
+                    "keys": [r["idempotency_key"] for r in rows],
+                    "sources": [r["source_account_id"] for r in rows],
+                    "destinations": [r["destination_account_id"] for r in rows],
+                    "currencies": [r["currency"] for r in rows],
+                    "amounts": [r["amount_minor"] for r in rows],
+                    "references": [r["reference"] for r in rows],
+                    "reasons": [r["reason"] for r in rows],
+                    "at": at,
+                    "expected": len(rows),
+                    "account_ids": sorted(deltas),
+                    "deltas": [deltas[i] for i in sorted(deltas)],
+                },
+            )
+        else:
+            returned = self._sql.rows_many(self._q.insert, rows)
+        if self._q.post is None and len(returned) == len(rows) and deltas:
             self._sql.run_many(
                 self._q.add, [{"account_id": i, "delta": d} for i, d in sorted(deltas.items())]
             )

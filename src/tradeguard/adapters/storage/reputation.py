@@ -511,6 +511,7 @@ class SqlReputationStore:
             return and_(lower, column <= bindparam("last_seller"))
 
         if dialect == "postgresql":
+            sql.transaction_block()  # SET LOCAL lasts for a transaction block only
             # The grouping below hashes a whole range of reviews: give it room in memory.
             sql.run(text("SET LOCAL work_mem = '256MB'"))
             # Every statement here reads one seller range through the seller_id indexes. After a

@@ -20,6 +20,7 @@ import threading
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import psycopg
 from psycopg.rows import namedtuple_row
 from psycopg.types.json import Jsonb
 from sqlalchemy import (
@@ -113,6 +114,7 @@ class Sql:
             self._raw.cursor(row_factory=namedtuple_row) if self._raw is not None else None
         )
         self._writer: Any = self._raw.cursor() if self._raw is not None else None
+        self._in_block = False
 
     def _compile(self, stmt: Statement) -> _CompiledPg:
         if isinstance(stmt, Prepared):
@@ -151,6 +153,42 @@ class Sql:
             return
         compiled = self._compile(stmt)
         self._writer.execute(compiled.sql, compiled.bind(params))
+
+    def transaction_block(self) -> None:
+        """Make the unit's transaction an explicit block (for savepoints and ``SET LOCAL``).
+
+        Pipelined units on PostgreSQL run as an implicit transaction (see
+        ``uow._run_pipelined``); a BEGIN sent part-way turns it into an explicit
+        block that still holds everything sent before. Elsewhere this does nothing.
+        """
+        if self._raw is not None and self._raw.autocommit and not self._in_block:
+            self._writer.execute("BEGIN")
+            self._in_block = True
+
+    def abandon_transaction(self) -> None:
+        """Queue the rollback of everything the unit sent (pipelined PostgreSQL units).
+
+        The Sync that closes the pipeline commits an implicit transaction, so a unit
+        that gives up turns it into an explicit block and rolls that back. If a
+        statement already failed, the server skips these and the Sync rolls back.
+        """
+        if self._raw is None or not self._raw.autocommit:
+            return
+        try:
+            if not self._in_block:
+                self._writer.execute("BEGIN")
+            self._writer.execute("ROLLBACK")
+        except psycopg.Error:
+            # An earlier statement failed: the server discards the rest up to the Sync,
+            # which then rolls the whole transaction back.
+            pass
+        self._in_block = False
+
+    def end_transaction_block(self) -> None:
+        """Queue the COMMIT of a block opened by :meth:`transaction_block`, if one was."""
+        if self._in_block:
+            self._writer.execute("COMMIT")
+            self._in_block = False
 
     def run_many(self, stmt: Statement, rows: Sequence[Params]) -> None:
         """Execute a write once per parameter set (pipelined by psycopg)."""
