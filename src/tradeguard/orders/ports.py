@@ -70,8 +70,14 @@ class OrderStore(Protocol):
         """The orders of a payment group, in ascending id order (the lock order)."""
         ...
 
-    def group_paid_by(self, payment_reference: str) -> str | None:
-        """The payment group a payment reference already paid, if any."""
+    def group_for_payment(
+        self, group_id: str, payment_reference: str
+    ) -> tuple[list[Order], str | None]:
+        """A payment group's orders (locked, ascending id) and the group a reference paid.
+
+        The second part is the group ``payment_reference`` already paid, if any; both
+        come from one read because a payment is on the hot path.
+        """
         ...
 
     def update(self, order: Order) -> None:

@@ -351,7 +351,7 @@ class OrderService:
             raise ValidationFailed("A payment needs the provider's reference.")
 
         def work(uow: OrdersUnitOfWork) -> list[Order]:
-            orders = uow.orders.in_group(payment_group_id, lock=True)
+            orders, used_by = uow.orders.group_for_payment(payment_group_id, payment_reference)
             if not orders:
                 raise NotFound("payment group", payment_group_id)
             if currency != orders[0].currency:
@@ -370,7 +370,6 @@ class OrderService:
                     f"Payment group {payment_group_id} has no order awaiting payment; refund this payment.",
                     payment_group_id=payment_group_id,
                 )
-            used_by = uow.orders.group_paid_by(payment_reference)
             if used_by is not None and used_by != payment_group_id:
                 # One captured payment cannot pay two checkouts: that would escrow money twice.
                 raise Conflict(

@@ -34,6 +34,30 @@ from tradeguard.ledger.model import (
 A, T = ledger_accounts.c, ledger_transfers.c
 _SRC, _DST = ledger_accounts.alias("src"), ledger_accounts.alias("dst")
 
+#: Create the accounts that do not exist yet (each locked by its insert until commit) and
+#: lock the others in ascending id order. The two parts see the same snapshot, so an
+#: account is returned by exactly one of them; new keys are inserted in key order.
+_LOCK_OR_CREATE_SQL = """
+WITH wanted AS (
+    SELECT w.address, w.currency, w.kind, w.n
+    FROM unnest(:addresses, :currencies, :kinds) WITH ORDINALITY AS w(address, currency, kind, n)
+), created AS (
+    INSERT INTO ledger_accounts (address, currency, kind, created_at)
+    SELECT address, currency, kind, :at FROM wanted ORDER BY n
+    ON CONFLICT (address, currency) DO NOTHING
+    RETURNING id, address, currency, balance_minor
+), existing AS (
+    SELECT acc.id, acc.address, acc.currency, acc.balance_minor
+    FROM ledger_accounts AS acc
+    JOIN wanted ON acc.address = wanted.address AND acc.currency = wanted.currency
+    ORDER BY acc.id
+    FOR UPDATE OF acc
+)
+SELECT id, address, currency, balance_minor FROM existing
+UNION ALL
+SELECT id, address, currency, balance_minor FROM created
+"""
+
 #: Insert the transfers whose idempotency key is free; move the cached balances only when
 #: every one was (otherwise the caller sees which were replays and moves nothing). The
 #: CHECK constraints on ``ledger_accounts`` still refuse a forbidden negative balance.
@@ -121,6 +145,20 @@ class _Statements:
             if dialect == "postgresql"
             else None
         )
+        # PostgreSQL creates the missing accounts and locks the rest in one statement: a
+        # payment always opens its order's escrow account, and a round trip saved there is
+        # one wait (and two context switches) fewer on every payment.
+        self.lock_or_create = (
+            Prepared(
+                text(_LOCK_OR_CREATE_SQL).bindparams(
+                    bindparam("addresses", type_=ARRAY(String())),
+                    bindparam("currencies", type_=ARRAY(String())),
+                    bindparam("kinds", type_=ARRAY(String())),
+                )
+            )
+            if dialect == "postgresql"
+            else None
+        )
         # Settlement asks for one or two exact accounts on every release.
         self.balances_of = Prepared(
             select(A.address, A.currency, A.kind, A.balance_minor)
@@ -154,6 +192,9 @@ class SqlLedgerStore:
     ) -> dict[AccountKey, LockedAccount]:
         """Lock the accounts in ascending id order, creating the missing ones (locked as inserted)."""
         wanted = set(keys)
+        if self._q.lock_or_create is not None:
+            ordered = sorted(wanted, key=lambda k: (k.address, k.currency))
+            return self._lock_or_create(self._q.lock_or_create, ordered, at)
         locked = self._lock(keys, wanted)
         missing = [k for k in keys if k not in locked]
         if missing:
@@ -176,6 +217,28 @@ class SqlLedgerStore:
             still_missing = [k for k in missing if k not in locked]
             if still_missing:
                 locked.update(self._lock(still_missing, set(still_missing)))
+        return locked
+
+    def _lock_or_create(
+        self, statement: Prepared, keys: Sequence[AccountKey], at: datetime
+    ) -> dict[AccountKey, LockedAccount]:
+        params = {
+            "addresses": [k.address for k in keys],
+            "currencies": [k.currency for k in keys],
+            "kinds": [classify(k.address).kind.value for k in keys],
+            "at": at,
+        }
+        locked = {}
+        for row in self._sql.rows(statement, params):
+            key = AccountKey(row.address, row.currency)
+            locked[key] = LockedAccount(
+                row.id, key, row.balance_minor, classify(row.address).may_go_negative
+            )
+        # A row a concurrent transaction committed after this statement's snapshot was
+        # neither created nor seen: lock it now that it is there.
+        still_missing = [k for k in keys if k not in locked]
+        if still_missing:
+            locked.update(self._lock(still_missing, set(still_missing)))
         return locked
 
     def _lock(

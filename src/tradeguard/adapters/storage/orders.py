@@ -102,10 +102,15 @@ class _Statements:
             .values({c: bindparam(c) for c in _MUTABLE})
         )
         self.get = Prepared(by_id)
-        self.paid_by = Prepared(
-            select(OC.payment_group_id)
-            .where(OC.payment_reference == bindparam("reference"))
-            .limit(1)
+        paid_by = orders.alias("paid_by")
+        self.group_for_payment = Prepared(
+            in_group.add_columns(
+                select(paid_by.c.payment_group_id)
+                .where(paid_by.c.payment_reference == bindparam("reference"))
+                .limit(1)
+                .scalar_subquery()
+                .label("reference_paid_group")
+            ).with_for_update(of=orders)
         )
         self.get_locked = Prepared(by_id.with_for_update())
         self.in_group = Prepared(in_group)
@@ -297,10 +302,15 @@ class SqlOrderStore:
         query = self._q.in_group_locked if lock else self._q.in_group
         return [_order(row) for row in self._sql.rows(query, {"group_id": group_id})]
 
-    def group_paid_by(self, payment_reference: str) -> str | None:
-        """The payment group a payment reference already paid, if any."""
-        group: str | None = self._sql.scalar(self._q.paid_by, {"reference": payment_reference})
-        return group
+    def group_for_payment(
+        self, group_id: str, payment_reference: str
+    ) -> tuple[list[Order], str | None]:
+        """The group's orders (locked) and the group ``payment_reference`` already paid."""
+        rows = self._sql.rows(
+            self._q.group_for_payment, {"group_id": group_id, "reference": payment_reference}
+        )
+        paid_group: str | None = rows[0].reference_paid_group if rows else None
+        return [_order(row) for row in rows], paid_group
 
     def update(self, order: Order) -> None:
         """Write back the order's mutable columns."""
