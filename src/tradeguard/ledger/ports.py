@@ -20,12 +20,22 @@ class LedgerStore(Protocol):
     """Account rows, transfer rows and the audit queries, within one unit of work."""
 
     def lock_accounts(
-        self, keys: Sequence[AccountKey], at: datetime
+        self, keys: Sequence[AccountKey], at: datetime, watch: Sequence[AccountKey] = ()
     ) -> dict[AccountKey, LockedAccount]:
         """Create missing accounts, then lock all of them in ascending id order and return them.
 
         Ascending-id locking is what makes concurrent transfers over the same
         accounts deadlock-free on PostgreSQL (READ COMMITTED + FOR UPDATE).
+        ``watch`` accounts are locked with them if they exist, never created, so
+        that :meth:`balance` knows them without another read.
+        """
+        ...
+
+    def balance(self, key: AccountKey) -> int:
+        """One account's cached balance (0 if it does not exist).
+
+        Accounts this unit of work locked are answered from what it knows of them,
+        moves included; others are read.
         """
         ...
 

@@ -11,7 +11,11 @@ from tradeguard.ledger.ports import LedgerStore
 
 
 def post_transfers(
-    store: LedgerStore, requests: Sequence[TransferRequest], at: datetime
+    store: LedgerStore,
+    requests: Sequence[TransferRequest],
+    at: datetime,
+    *,
+    watch: Sequence[AccountKey] = (),
 ) -> list[Transfer]:
     """Post ``requests`` atomically within the caller's unit of work and return the transfers.
 
@@ -22,7 +26,8 @@ def post_transfers(
     concurrent twin is seen once it commits. Replaying the exact same requests
     returns the stored transfers and moves nothing; a key reused for different
     money is refused; a refusal leaves every row as it was (the unit of work
-    rolls back).
+    rolls back). ``watch`` names accounts the caller reads next (see
+    ``LedgerStore.lock_accounts``); they are locked too, if they exist.
     """
     if not requests:
         return []
@@ -31,7 +36,7 @@ def post_transfers(
         | {AccountKey(r.destination, r.amount.currency) for r in requests},
         key=lambda k: (k.address, k.currency),
     )
-    accounts = store.lock_accounts(keys, at)
+    accounts = store.lock_accounts(keys, at, [k for k in watch if k not in set(keys)])
 
     deltas: dict[int, int] = {}
     for r in requests:
@@ -40,7 +45,9 @@ def post_transfers(
         deltas[source] = deltas.get(source, 0) - r.amount.amount_minor
         deltas[destination] = deltas.get(destination, 0) + r.amount.amount_minor
     for account in accounts.values():
-        if account.balance_minor + deltas.get(account.id, 0) < 0 and not account.may_go_negative:
+        if account.id not in deltas:
+            continue  # watched, not moved
+        if account.balance_minor + deltas[account.id] < 0 and not account.may_go_negative:
             # The money may already have moved: a replay must answer with the stored
             # transfers, not with "insufficient funds".
             replay = _replay(store, requests)

@@ -33,7 +33,7 @@ from tradeguard.kernel.runtime import Runtime
 from tradeguard.kernel.uow import UnitOfWorkRunner
 from tradeguard.ledger import service as ledger
 from tradeguard.ledger.errors import IdempotencyKeyReused
-from tradeguard.ledger.model import TransferReason, TransferRequest
+from tradeguard.ledger.model import AccountKey, TransferReason, TransferRequest
 from tradeguard.orders import rules
 from tradeguard.orders.errors import ListingConflict, PaymentMismatch
 from tradeguard.orders.model import (
@@ -60,7 +60,7 @@ from tradeguard.orders.model import (
 )
 from tradeguard.orders.policy import OrderPolicy
 from tradeguard.orders.ports import OrderFilter, OrdersUnitOfWork
-from tradeguard.orders.settlement import SettlementService
+from tradeguard.orders.settlement import SettlementService, receivable_account
 
 T = TypeVar("T")
 
@@ -928,7 +928,9 @@ class OrderService:
                     "platform_fee",
                 )
             )
-        self._post(uow, step.now, transfers)
+        # Settlement reads the seller's receivable right after: lock it with the rest.
+        owed = AccountKey(receivable_account(order.seller_id), order.currency)
+        self._post(uow, step.now, transfers, watch=[owed])
         order.released_minor += share + fee
         order.fee_minor = fee
         order.completed_at = step.now
@@ -1019,9 +1021,16 @@ class OrderService:
             reason,
         )
 
-    def _post(self, uow: OrdersUnitOfWork, now: datetime, transfers: list[TransferRequest]) -> None:
+    def _post(
+        self,
+        uow: OrdersUnitOfWork,
+        now: datetime,
+        transfers: list[TransferRequest],
+        *,
+        watch: Sequence[AccountKey] = (),
+    ) -> None:
         if transfers:
-            ledger.post_transfers(uow.ledger, transfers, now)
+            ledger.post_transfers(uow.ledger, transfers, now, watch=watch)
 
 
 class PayoutService:

@@ -32,7 +32,7 @@ from tradeguard.kernel.parties import Actor, Party
 from tradeguard.kernel.runtime import Runtime
 from tradeguard.kernel.uow import UnitOfWorkRunner
 from tradeguard.ledger import service as ledger
-from tradeguard.ledger.model import AccountBalance, TransferReason, TransferRequest
+from tradeguard.ledger.model import AccountKey, TransferReason, TransferRequest
 from tradeguard.orders.model import PayoutHold
 from tradeguard.orders.policy import SettlementPolicy
 from tradeguard.orders.ports import OrdersUnitOfWork
@@ -323,5 +323,4 @@ class SettlementService:
     @staticmethod
     def balance(uow: OrdersUnitOfWork, address: str, currency: str) -> int:
         """The cached balance of one account in one currency (0 if it does not exist yet)."""
-        found: list[AccountBalance] = uow.ledger.balances(addresses=[address])
-        return sum(b.balance_minor for b in found if b.currency == currency)
+        return uow.ledger.balance(AccountKey(address, currency))

@@ -36,14 +36,15 @@ _SRC, _DST = ledger_accounts.alias("src"), ledger_accounts.alias("dst")
 
 #: Create the accounts that do not exist yet (each locked by its insert until commit) and
 #: lock the others in ascending id order. The two parts see the same snapshot, so an
-#: account is returned by exactly one of them; new keys are inserted in key order.
+#: account is returned by exactly one of them; new keys are inserted in key order. A key
+#: without a kind is only watched: locked if it exists, never created.
 _LOCK_OR_CREATE_SQL = """
 WITH wanted AS (
     SELECT w.address, w.currency, w.kind, w.n
     FROM unnest(:addresses, :currencies, :kinds) WITH ORDINALITY AS w(address, currency, kind, n)
 ), created AS (
     INSERT INTO ledger_accounts (address, currency, kind, created_at)
-    SELECT address, currency, kind, :at FROM wanted ORDER BY n
+    SELECT address, currency, kind, :at FROM wanted WHERE kind IS NOT NULL ORDER BY n
     ON CONFLICT (address, currency) DO NOTHING
     RETURNING id, address, currency, balance_minor
 ), existing AS (
@@ -186,16 +187,45 @@ class SqlLedgerStore:
     def __init__(self, sql: Sql) -> None:
         self._sql = sql
         self._q = _STATEMENTS[sql.dialect]
+        # What this unit of work knows for sure: the accounts it holds locked (the same
+        # objects the ledger service moves after posting) and watched ones that did not exist.
+        self._held: dict[AccountKey, LockedAccount] = {}
+        self._absent: set[AccountKey] = set()
 
     def lock_accounts(
-        self, keys: Sequence[AccountKey], at: datetime
+        self, keys: Sequence[AccountKey], at: datetime, watch: Sequence[AccountKey] = ()
     ) -> dict[AccountKey, LockedAccount]:
-        """Lock the accounts in ascending id order, creating the missing ones (locked as inserted)."""
-        wanted = set(keys)
+        """Lock the accounts in ascending id order, creating the missing ones (locked as inserted).
+
+        ``watch`` accounts are locked too if they exist, and never created.
+        """
+        watched = set(watch) - set(keys)
         if self._q.lock_or_create is not None:
-            ordered = sorted(wanted, key=lambda k: (k.address, k.currency))
-            return self._lock_or_create(self._q.lock_or_create, ordered, at)
-        locked = self._lock(keys, wanted)
+            ordered = sorted(set(keys), key=lambda k: (k.address, k.currency))
+            ordered += sorted(watched, key=lambda k: (k.address, k.currency))
+            locked = self._lock_or_create(self._q.lock_or_create, ordered, watched, at)
+        else:
+            locked = self._lock_then_create(keys, watched, at)
+        self._held.update(locked)
+        self._absent |= {k for k in watched if k not in locked}
+        self._absent -= locked.keys()
+        return locked
+
+    def balance(self, key: AccountKey) -> int:
+        """The cached balance of one account (0 if it does not exist); see the port."""
+        held = self._held.get(key)
+        if held is not None:
+            return held.balance_minor
+        if key in self._absent:
+            return 0
+        rows = self._sql.rows(self._q.balances_of, {"addresses": [key.address]})
+        return sum(r.balance_minor for r in rows if r.currency == key.currency)
+
+    def _lock_then_create(
+        self, keys: Sequence[AccountKey], watched: set[AccountKey], at: datetime
+    ) -> dict[AccountKey, LockedAccount]:
+        wanted = set(keys) | watched
+        locked = self._lock([*keys, *watched], wanted)
         missing = [k for k in keys if k not in locked]
         if missing:
             rows = [
@@ -220,12 +250,17 @@ class SqlLedgerStore:
         return locked
 
     def _lock_or_create(
-        self, statement: Prepared, keys: Sequence[AccountKey], at: datetime
+        self,
+        statement: Prepared,
+        keys: Sequence[AccountKey],
+        watched: set[AccountKey],
+        at: datetime,
     ) -> dict[AccountKey, LockedAccount]:
         params = {
             "addresses": [k.address for k in keys],
             "currencies": [k.currency for k in keys],
-            "kinds": [classify(k.address).kind.value for k in keys],
+            # A watched account has no kind here, so the statement does not create it.
+            "kinds": [None if k in watched else classify(k.address).kind.value for k in keys],
             "at": at,
         }
         locked = {}
@@ -236,7 +271,7 @@ class SqlLedgerStore:
             )
         # A row a concurrent transaction committed after this statement's snapshot was
         # neither created nor seen: lock it now that it is there.
-        still_missing = [k for k in keys if k not in locked]
+        still_missing = [k for k in keys if k not in locked and k not in watched]
         if still_missing:
             locked.update(self._lock(still_missing, set(still_missing)))
         return locked
