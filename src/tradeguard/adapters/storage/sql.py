@@ -7,9 +7,10 @@ cursor, skipping SQLAlchemy's per-execution machinery, which measured as costly
 as the round trip itself. Hot-path statements are wrapped in :class:`Prepared`
 at import so they compile once per process; anything else compiles per call.
 
-Units of work on PostgreSQL run in psycopg's pipeline mode (see
-``uow.SqlUnits``): writes whose result nobody reads are queued and reach the
-server together with the COMMIT. Every statement of such a unit must therefore
+Units of work on PostgreSQL run in psycopg's pipeline mode as the pipeline's
+implicit transaction (see ``uow._run_pipelined``): writes whose result nobody
+reads are queued and reach the server together with the Sync that commits
+them. Every statement of such a unit must therefore
 go through :class:`Sql` — SQLAlchemy's own result handling cannot see rows of a
 pipelined query.
 """
