@@ -36,7 +36,7 @@ def post_transfers(
         | {AccountKey(r.destination, r.amount.currency) for r in requests},
         key=lambda k: (k.address, k.currency),
     )
-    accounts = store.lock_accounts(keys, at, [k for k in watch if k not in set(keys)])
+    accounts = store.lock_accounts(keys, at, watch)
 
     deltas: dict[int, int] = {}
     for r in requests:

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import ARRAY, BigInteger, Row, String, bindparam, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.types import TypeEngine
 
 from tradeguard.adapters.storage.sql import DIALECTS, Prepared, Sql, in_list
 from tradeguard.adapters.storage.tables.ledger import (
@@ -129,36 +130,22 @@ class _Statements:
         # PostgreSQL posts a whole set of transfers in one statement: the inserts, then the
         # balance moves only if every key was free. Per statement, the driver and the server
         # each spend more than the row work costs, and a release posts two or three transfers.
-        self.post = (
-            Prepared(
-                text(_POST_SQL).bindparams(
-                    bindparam("keys", type_=ARRAY(String())),
-                    bindparam("sources", type_=ARRAY(BigInteger())),
-                    bindparam("destinations", type_=ARRAY(BigInteger())),
-                    bindparam("currencies", type_=ARRAY(String())),
-                    bindparam("amounts", type_=ARRAY(BigInteger())),
-                    bindparam("references", type_=ARRAY(String())),
-                    bindparam("reasons", type_=ARRAY(String())),
-                    bindparam("account_ids", type_=ARRAY(BigInteger())),
-                    bindparam("deltas", type_=ARRAY(BigInteger())),
-                )
-            )
-            if dialect == "postgresql"
-            else None
+        self.post = _postgresql_only(
+            dialect,
+            _POST_SQL,
+            {
+                **{array: type_ for array, _, type_ in _POST_COLUMNS},
+                "account_ids": BigInteger(),
+                "deltas": BigInteger(),
+            },
         )
         # PostgreSQL creates the missing accounts and locks the rest in one statement: a
         # payment always opens its order's escrow account, and a round trip saved there is
         # one wait (and two context switches) fewer on every payment.
-        self.lock_or_create = (
-            Prepared(
-                text(_LOCK_OR_CREATE_SQL).bindparams(
-                    bindparam("addresses", type_=ARRAY(String())),
-                    bindparam("currencies", type_=ARRAY(String())),
-                    bindparam("kinds", type_=ARRAY(String())),
-                )
-            )
-            if dialect == "postgresql"
-            else None
+        self.lock_or_create = _postgresql_only(
+            dialect,
+            _LOCK_OR_CREATE_SQL,
+            {"addresses": String(), "currencies": String(), "kinds": String()},
         )
         # Settlement asks for one or two exact accounts on every release.
         self.balances_of = Prepared(
@@ -177,6 +164,28 @@ class _Statements:
             .where(in_list(T.idempotency_key, "keys", dialect))
         )
 
+
+def _postgresql_only(
+    dialect: str, sql: str, arrays: Mapping[str, TypeEngine[Any]]
+) -> Prepared | None:
+    """A PostgreSQL statement whose parameters ``arrays`` are typed arrays; None elsewhere."""
+    if dialect != "postgresql":
+        return None
+    return Prepared(
+        text(sql).bindparams(*(bindparam(name, type_=ARRAY(t)) for name, t in arrays.items()))
+    )
+
+
+#: The per-transfer arrays of ``_POST_SQL``: (parameter, transfer row column, element type).
+_POST_COLUMNS: tuple[tuple[str, str, TypeEngine[Any]], ...] = (
+    ("keys", "idempotency_key", String()),
+    ("sources", "source_account_id", BigInteger()),
+    ("destinations", "destination_account_id", BigInteger()),
+    ("currencies", "currency", String()),
+    ("amounts", "amount_minor", BigInteger()),
+    ("references", "reference", String()),
+    ("reasons", "reason", String()),
+)
 
 _STATEMENTS = {name: _Statements(name) for name in DIALECTS}
 
@@ -319,28 +328,24 @@ class SqlLedgerStore:
             for r in requests
         ]
         if self._q.post is not None:
+            ordered = sorted(deltas)
             returned = self._sql.rows(
                 self._q.post,
                 {
-                    "keys": [r["idempotency_key"] for r in rows],
-                    "sources": [r["source_account_id"] for r in rows],
-                    "destinations": [r["destination_account_id"] for r in rows],
-                    "currencies": [r["currency"] for r in rows],
-                    "amounts": [r["amount_minor"] for r in rows],
-                    "references": [r["reference"] for r in rows],
-                    "reasons": [r["reason"] for r in rows],
+                    **{array: [r[column] for r in rows] for array, column, _ in _POST_COLUMNS},
                     "at": at,
                     "expected": len(rows),
-                    "account_ids": sorted(deltas),
-                    "deltas": [deltas[i] for i in sorted(deltas)],
+                    "account_ids": ordered,
+                    "deltas": [deltas[i] for i in ordered],
                 },
             )
         else:
             returned = self._sql.rows_many(self._q.insert, rows)
-        if self._q.post is None and len(returned) == len(rows) and deltas:
-            self._sql.run_many(
-                self._q.add, [{"account_id": i, "delta": d} for i, d in sorted(deltas.items())]
-            )
+            if len(returned) == len(rows) and deltas:
+                self._sql.run_many(
+                    self._q.add,
+                    [{"account_id": i, "delta": d} for i, d in sorted(deltas.items())],
+                )
         ids = {row.idempotency_key: row.id for row in returned}
         return {
             r.idempotency_key: Transfer(
