@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from tradeguard.kernel.errors import NotFound, TradeGuardError
+from tradeguard.kernel.errors import AlreadyExists, NotFound, TradeGuardError
 
 GENESIS_HASH = "0" * 64
 CANONICAL_VERSION = 1
@@ -53,6 +53,12 @@ class ConversationNotFound(NotFound):
 
     def __init__(self, conversation_id: str) -> None:
         super().__init__("conversation", conversation_id)
+
+
+class SeqTaken(AlreadyExists):
+    """Another append took this message's seq first: the head the append chained to moved."""
+
+    code = "message_seq_taken"
 
 
 class MessageRefused(TradeGuardError):

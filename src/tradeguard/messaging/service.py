@@ -2,13 +2,16 @@
 
 Every message is scanned before it is stored; a flagged message carries its
 warning for the recipient and records a risk signal in the same transaction.
-Appends to one conversation are serialised by a row lock on the conversation,
-which holds the head the next message chains to.
+Appends to one conversation are serialised by the messages' primary key
+(conversation, seq): an append chains to the head it read under a row lock on
+the conversation, or to the head this process committed last (``heads``), and
+the key refuses it if another append took that seq first.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any, Final, Protocol
 
@@ -21,6 +24,7 @@ from tradeguard.kernel.parties import Actor, Party
 from tradeguard.kernel.runtime import Runtime
 from tradeguard.kernel.uow import UnitOfWorkRunner
 from tradeguard.messaging.chain import ChainProof, verify_log
+from tradeguard.messaging.heads import HeadCache
 from tradeguard.messaging.model import (
     Checkpoint,
     Conversation,
@@ -30,6 +34,7 @@ from tradeguard.messaging.model import (
     MessageRefused,
     ScanVerdict,
     SenderRole,
+    SeqTaken,
     canonical_message_bytes,
     chain_hash,
     checkpoint_payload,
@@ -78,8 +83,10 @@ class MessagingService:
         keys: PlatformKeys,
         blobs: BlobStore,
         scanner: Scanner,
+        heads: HeadCache | None = None,
     ) -> None:
         self._units = units
+        self._heads = heads if heads is not None else HeadCache()
         self._rt = runtime
         self._policy = policy
         self._keys = keys
@@ -222,8 +229,9 @@ class MessagingService:
         now = self._rt.clock.now()
         message_id = self._rt.ids.new("msg", now)
 
-        def work(uow: MessagingUnitOfWork) -> Message:
-            conversation = _visible(uow, party, conversation_id, lock=True)
+        def append(
+            uow: MessagingUnitOfWork, conversation: Conversation
+        ) -> tuple[Message, Conversation]:
             sender_id = {
                 SenderRole.BUYER: conversation.buyer_id,
                 SenderRole.SELLER: conversation.seller_id,
@@ -291,9 +299,29 @@ class MessagingService:
                     )
                 )
             events.record(uow.outbox, recorded, self._rt.ids, now)
-            return message
+            head = replace(
+                conversation,
+                head_seq=seq,
+                head_hash=message.hash,
+                checkpointed_seq=seq if due else conversation.checkpointed_seq,
+                last_message_at=now,
+            )
+            return message, head
 
-        return self._units.run(work)
+        remembered = self._heads.get(conversation_id)
+        if remembered is not None and _may_see(party, remembered):
+            try:
+                message, head = self._units.run(lambda uow: append(uow, remembered))
+            except SeqTaken:
+                self._heads.missed(conversation_id)
+            else:
+                self._heads.remember(head)
+                return message
+        message, head = self._units.run(
+            lambda uow: append(uow, _visible(uow, party, conversation_id, lock=True))
+        )
+        self._heads.remember(head)
+        return message
 
     def messages(
         self, party: Party, conversation_id: str, *, after_seq: int = 0, limit: int = 100
@@ -481,13 +509,16 @@ def _visible(
     uow: MessagingUnitOfWork, party: Party, conversation_id: str, *, lock: bool = False
 ) -> Conversation:
     conversation = uow.messaging.conversation(conversation_id, lock=lock)
-    if conversation is None or (
-        party.is_participant
-        and party.id
-        != (conversation.buyer_id if party.actor is Actor.BUYER else conversation.seller_id)
-    ):
+    if conversation is None or not _may_see(party, conversation):
         raise ConversationNotFound(conversation_id)
     return conversation
+
+
+def _may_see(party: Party, conversation: Conversation) -> bool:
+    """Participants see their own conversations; the operator and the system see all."""
+    return not party.is_participant or party.id == (
+        conversation.buyer_id if party.actor is Actor.BUYER else conversation.seller_id
+    )
 
 
 def _checkpoint_event(conversation: Conversation, checkpoint: Checkpoint) -> DomainEvent:

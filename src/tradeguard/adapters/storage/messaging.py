@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import bindparam, select, text, update
+from sqlalchemy import bindparam, case, select, text, update
 
 from tradeguard.adapters.storage.sql import Prepared, Sql
 from tradeguard.adapters.storage.tables.messaging import chain_checkpoints, conversations, messages
@@ -50,7 +50,12 @@ _MOVE_HEAD = (
         head_seq=bindparam("seq"),
         head_hash=bindparam("hash"),
         last_message_at=bindparam("sent_at"),
-        checkpointed_seq=bindparam("checkpointed"),
+        # Never backwards: an append that chained to a remembered head may not know of a
+        # checkpoint taken since (``MessagingService.checkpoint`` on an idle conversation).
+        checkpointed_seq=case(
+            (C.checkpointed_seq > bindparam("checkpointed"), C.checkpointed_seq),
+            else_=bindparam("checkpointed"),
+        ),
     )
 )
 _UPDATE_HEAD = Prepared(_MOVE_HEAD)

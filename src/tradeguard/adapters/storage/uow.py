@@ -28,6 +28,7 @@ from tradeguard.adapters.storage.signing import SqlPlatformKeyStore
 from tradeguard.adapters.storage.sql import Sql
 from tradeguard.adapters.storage.webhooks import SqlWebhookStore
 from tradeguard.kernel.errors import AlreadyExists, TransientFailure
+from tradeguard.messaging.model import SeqTaken
 
 T = TypeVar("T")
 
@@ -35,6 +36,13 @@ T = TypeVar("T")
 _RETRYABLE_SQLSTATES = frozenset(
     {"40001", "40P01", "55P03"}
 )  # serialization, deadlock, lock timeout
+
+
+#: Unique violations a context handles itself, by constraint (PostgreSQL name, SQLite columns).
+_CONSTRAINT_ERRORS: dict[str, type[AlreadyExists]] = {
+    "pk_messages": SeqTaken,
+    "messages.conversation_id, messages.seq": SeqTaken,
+}
 
 
 class SqlUnitOfWork:
@@ -90,9 +98,10 @@ class SqlUnits:
                     return _run_pipelined(connection, work)
             except (DBAPIError, psycopg.Error) as exc:
                 if _is_unique_violation(exc):
-                    raise AlreadyExists(
+                    constraint = _constraint_name(exc)
+                    raise _CONSTRAINT_ERRORS.get(constraint, AlreadyExists)(
                         "Something with the same identity was just created; retry to read it.",
-                        constraint=_constraint_name(exc),
+                        constraint=constraint,
                     ) from None
                 if not _is_transient(exc):
                     raise
