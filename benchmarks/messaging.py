@@ -95,9 +95,11 @@ def _worker(
     queue.put((sum(counts), [x for per in latencies for x in per]))
 
 
-def append_throughput(url: str, clients: int, duration_s: float) -> dict[str, float]:
+def append_throughput(
+    url: str, clients: int, duration_s: float, processes: int
+) -> dict[str, float]:
     """Messages per second with ``clients`` concurrent clients, and latency percentiles."""
-    processes = min(clients, os.cpu_count() or 1)
+    processes = max(1, min(clients, processes))
     per_process = [
         clients // processes + (1 if i < clients % processes else 0) for i in range(processes)
     ]
@@ -166,6 +168,12 @@ def main() -> None:
     parser.add_argument("--db", help="PostgreSQL URL (default: TRADEGUARD_DATABASE_URL)")
     parser.add_argument("--clients", type=int, default=8, help="concurrent clients (default 8)")
     parser.add_argument("--duration", type=float, default=10.0, help="seconds of appending")
+    parser.add_argument(
+        "--processes",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="worker processes the clients are spread over (default: cores)",
+    )
     parser.add_argument("--size", type=int, default=10_000, help="messages in the proven case")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args()
@@ -177,7 +185,7 @@ def main() -> None:
         engine = make_engine(url)
         migrations.upgrade(engine)
         engine.dispose()
-        append = append_throughput(url, args.clients, args.duration)
+        append = append_throughput(url, args.clients, args.duration, args.processes)
         verify = verify_10k(url, args.size)
     finally:
         _drop(admin_url, name)

@@ -5,6 +5,10 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 
+from hypothesis import given
+from hypothesis import strategies as st
+
+from tradeguard.kernel import ids
 from tradeguard.kernel.ids import IdFactory
 
 START = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
@@ -93,3 +97,13 @@ def test_ids_made_in_the_same_millisecond_sort_in_the_order_they_were_made() -> 
     assert len(set(made)) == len(made)
     suffixes = {m[-4:] for m in made}
     assert len(suffixes) > 900
+
+
+def _digit_by_digit(value: int, length: int) -> str:
+    alphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+    return "".join(alphabet[(value >> (5 * i)) & 31] for i in reversed(range(length)))
+
+
+@given(st.integers(min_value=0, max_value=2**140), st.integers(min_value=1, max_value=28))
+def test_the_encoding_is_crockford_base32_of_the_low_digits(value: int, length: int) -> None:
+    assert ids._encode(value, length) == _digit_by_digit(value, length)

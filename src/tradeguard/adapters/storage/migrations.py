@@ -18,7 +18,10 @@ def alembic_config(engine: Engine | None = None) -> Config:
     config = Config()
     config.set_main_option("script_location", str(_SCRIPTS))
     if engine is not None:
-        config.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False))
+        # The ini parser reads "%" as interpolation: URL-escaped characters (``%3A`` in a
+        # SQLite ``:memory:`` URL, a password's ``%40``) must reach it doubled.
+        url = engine.url.render_as_string(hide_password=False)
+        config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     return config
 
 

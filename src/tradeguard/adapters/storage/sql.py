@@ -199,6 +199,10 @@ class Sql:
             self.connection.execute(self._core(stmt), list(rows))
             return
         compiled = self._compile(stmt)
+        if len(rows) == 1:
+            # executemany's own bookkeeping costs more than a lone row's execute.
+            self._writer.execute(compiled.sql, compiled.bind(rows[0]))
+            return
         self._writer.executemany(compiled.sql, [compiled.bind(r) for r in rows])
 
     def rows_many(self, stmt: Statement, rows: Sequence[Params]) -> list[Any]:
