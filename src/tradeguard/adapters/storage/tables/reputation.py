@@ -52,7 +52,9 @@ reputation_days = Table(
     Column("dsr_shipping_sum", BigInteger, nullable=False),
     Column("star_weight_sum", Float, nullable=False),
     Column("weight_sum", Float, nullable=False),
-    Index(None, "day"),
+    # No index on day alone: windows are read per seller (the primary key's prefix) or per
+    # category (through the category's sellers), and every index is paid for on every review
+    # and on each of the ten million rows a recomputation writes.
 )
 
 reputation_item_windows = Table(
