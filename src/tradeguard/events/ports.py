@@ -35,7 +35,15 @@ class Outbox(Protocol):
         Stops before any event that a still-running transaction might precede with an
         earlier sequence number, so a reader that remembers the last sequence it saw
         never skips an event; ``include_unsettled`` reads every committed event instead
-        (for a one-off look, never for a cursor).
+        (for a one-off look, never for a cursor). Events numbered since the last
+        :meth:`mark` are held back.
+        """
+        ...
+
+    def mark(self) -> None:
+        """Record how far events are numbered, so that :meth:`after` may read up to there.
+
+        Run it in a unit of work of its own, before the unit that reads.
         """
         ...
 

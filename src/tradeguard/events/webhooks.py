@@ -114,6 +114,7 @@ class WebhookService:
 
     def fan_out(self, limit: int = 500) -> int:
         """Turn new outbox events into one delivery per interested endpoint; return how many events."""
+        self._units.run(lambda uow: uow.outbox.mark())
 
         def work(uow: WebhooksUnitOfWork) -> int:
             cursor = uow.webhooks.lock_cursor()

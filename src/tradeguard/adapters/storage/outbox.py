@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from psycopg.types.json import Jsonb
-from sqlalchemy import bindparam, func, literal_column, or_, select, text
+from sqlalchemy import bindparam, func, select, text
 
 from tradeguard.adapters.storage.sql import Prepared, Sql
 from tradeguard.adapters.storage.tables.events import outbox_events
@@ -16,38 +16,73 @@ from tradeguard.events.model import DomainEvent, StoredEvent
 E = outbox_events.c
 _COLUMNS = ("id", "type", "subject", "order_id", "data", "occurred_at")
 _INSERT = Prepared(outbox_events.insert().values({c: bindparam(c) for c in _COLUMNS}).inline())
-# On PostgreSQL each event records the id of the transaction that wrote it. Sequence numbers
-# are handed out at insert, not at commit, so a transaction that commits late can publish an
-# event numbered below ones already visible; readers of the feed therefore stop at events of
-# transactions older than every transaction still running (the snapshot's xmin). Then the feed
-# only ever grows at its end and a cursor never skips an event.
+# On PostgreSQL an event's sequence number is handed out at insert, not at commit: a newer
+# transaction can number its event below an older one's and commit after it, so a reader that
+# has passed the higher number would never see the lower one. Readers therefore stop at a
+# horizon. ``mark`` records, in a transaction of its own, "numbers up to N had been handed out
+# before transaction X began": every transaction holding one of them has an id below X, since
+# an event's transaction takes its id before its number (the inserts take the id in a
+# subquery that runs before the number's default). Once no transaction older than X is
+# running, every event up to N is committed or gone, and ``after`` reads up to the newest such
+# N. (The sequence keeps its default cache of 1: no session holds numbers below the last one.)
 _INSERT_PG = Prepared(
-    outbox_events.insert()
-    .values(
-        {
-            **{c: bindparam(c) for c in _COLUMNS},
-            "tx_id": literal_column("pg_current_xact_id()::text::bigint"),
-        }
+    text(
+        """
+INSERT INTO outbox_events (id, type, subject, order_id, data, occurred_at, tx_id)
+SELECT :id, :type, :subject, :order_id, :data, :occurred_at, tx.id
+FROM (SELECT pg_current_xact_id()::text::bigint AS id OFFSET 0) AS tx
+"""
     )
-    .inline()
 )
-# Several events of one unit go in one statement on PostgreSQL (a statement costs the driver
-# and the server more than a row); the ordinality keeps their sequence in the order given.
+# Several events of one unit go in one statement (a statement costs the driver and the server
+# more than a row); the ordinality keeps their sequence in the order given.
 _INSERT_MANY_PG = Prepared(
     text(
         """
 INSERT INTO outbox_events (id, type, subject, order_id, data, occurred_at, tx_id)
-SELECT id, type, subject, order_id, data, :occurred_at, pg_current_xact_id()::text::bigint
-FROM unnest(CAST(:ids AS text[]), CAST(:types AS text[]), CAST(:subjects AS text[]),
+SELECT e.id, e.type, e.subject, e.order_id, e.data, :occurred_at, tx.id
+FROM (SELECT pg_current_xact_id()::text::bigint AS id OFFSET 0) AS tx,
+     unnest(CAST(:ids AS text[]), CAST(:types AS text[]), CAST(:subjects AS text[]),
             CAST(:order_ids AS text[]), CAST(:datas AS jsonb[]))
      WITH ORDINALITY AS e(id, type, subject, order_id, data, n)
-ORDER BY n
+ORDER BY e.n
 """
     )
 )
-_SETTLED = or_(
-    E.tx_id.is_(None),
-    E.tx_id < literal_column("pg_snapshot_xmin(pg_current_snapshot())::text::bigint"),
+# The last number handed out; read before the marking transaction takes its id.
+_HANDED_OUT_PG = Prepared(
+    text("SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM outbox_events_sequence_seq")
+)
+_MARK_PG = Prepared(
+    text(
+        """
+INSERT INTO outbox_marks (sequence, below_tx)
+VALUES (:handed_out, pg_current_xact_id()::text::bigint)
+ON CONFLICT (sequence) DO NOTHING
+"""
+    )
+)
+# Events up to the newest mark older than every running transaction; the marks below the
+# horizon used are cleared (skipping any another reader is clearing).
+_AFTER_PG = Prepared(
+    text(
+        """
+WITH horizon AS (
+    SELECT coalesce(max(m.sequence), 0) AS upto FROM outbox_marks AS m
+    WHERE m.below_tx <= pg_snapshot_xmin(pg_current_snapshot())::text::bigint
+), cleared AS (
+    DELETE FROM outbox_marks WHERE sequence IN (
+        SELECT m.sequence FROM outbox_marks AS m, horizon WHERE m.sequence < horizon.upto
+        FOR UPDATE OF m SKIP LOCKED
+    )
+)
+SELECT e.sequence, e.id, e.type, e.subject, e.order_id, e.data, e.occurred_at
+FROM outbox_events AS e, horizon
+WHERE e.sequence > :after AND e.sequence <= horizon.upto
+ORDER BY e.sequence
+LIMIT :max_rows
+"""
+    )
 )
 _FOR_ORDER = Prepared(
     select(outbox_events)
@@ -58,12 +93,6 @@ _FOR_ORDER = Prepared(
 _AFTER = Prepared(
     select(outbox_events)
     .where(E.sequence > bindparam("after"))
-    .order_by(E.sequence)
-    .limit(bindparam("max_rows"))
-)
-_AFTER_PG = Prepared(
-    select(outbox_events)
-    .where(E.sequence > bindparam("after"), _SETTLED)
     .order_by(E.sequence)
     .limit(bindparam("max_rows"))
 )
@@ -90,15 +119,17 @@ class SqlOutbox:
                 },
             )
             return
+        # The PostgreSQL statement is plain SQL text: its JSON is adapted here, not by a type.
+        pg = self._sql.is_postgresql
         self._sql.run_many(
-            _INSERT_PG if self._sql.is_postgresql else _INSERT,
+            _INSERT_PG if pg else _INSERT,
             [
                 {
                     "id": event_id,
                     "type": e.type,
                     "subject": e.subject,
                     "order_id": e.order_id,
-                    "data": dict(e.data),
+                    "data": Jsonb(dict(e.data)) if pg else dict(e.data),
                     "occurred_at": at,
                 }
                 for event_id, e in events
@@ -115,9 +146,16 @@ class SqlOutbox:
     ) -> list[StoredEvent]:
         """Events after ``sequence``, oldest first (see the port for ``include_unsettled``)."""
         query = _AFTER_PG if self._sql.is_postgresql and not include_unsettled else _AFTER
-        return [
-            event_from_row(r) for r in self._sql.rows(query, {"after": sequence, "max_rows": limit})
-        ]
+        rows = self._sql.rows(query, {"after": sequence, "max_rows": limit})
+        return [event_from_row(r) for r in rows]
+
+    def mark(self) -> None:
+        """Record how far events are numbered (PostgreSQL; see the module's comments)."""
+        if not self._sql.is_postgresql:
+            return  # SQLite has one writer at a time: numbers are handed out in commit order
+        handed_out = int(self._sql.scalar(_HANDED_OUT_PG) or 0)
+        if handed_out:
+            self._sql.run(_MARK_PG, {"handed_out": handed_out})
 
     def last_sequence(self) -> int:
         """The highest sequence number committed (0 when empty)."""

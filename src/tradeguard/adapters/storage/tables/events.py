@@ -20,3 +20,12 @@ outbox_events = Table(
     Column("tx_id", BigInteger),  # PostgreSQL: the writing transaction (see storage/outbox.py)
     Index(None, "order_id", "sequence"),
 )
+
+#: PostgreSQL: "event numbers up to ``sequence`` had been handed out before transaction
+#: ``below_tx`` began" — once no older transaction runs, they are all final (storage/outbox.py).
+outbox_marks = Table(
+    "outbox_marks",
+    metadata,
+    Column("sequence", BigInteger, primary_key=True, autoincrement=False),
+    Column("below_tx", BigInteger, nullable=False),
+)
