@@ -148,8 +148,9 @@ class WebhookService:
     def held_back(self) -> bool:
         """Whether committed events still wait to be fanned out.
 
-        On PostgreSQL an event is held back while any transaction that began before it
-        commits is still running (see ``Outbox.after``); the next pass picks it up.
+        On PostgreSQL an event is held back while a transaction that may hold a lower
+        sequence number is still running (see ``Outbox.after`` and ``Outbox.mark``); a
+        later pass picks it up.
         """
         return self._units.run(lambda uow: uow.outbox.last_sequence() > uow.webhooks.cursor())
 

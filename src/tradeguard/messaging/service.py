@@ -273,7 +273,7 @@ class MessagingService:
             ]
             due = seq - conversation.checkpointed_seq >= self._policy.checkpoint_every
             # The message and its conversation's new head in one write (one statement on
-            # PostgreSQL); the row lock taken above still serialises appends.
+            # PostgreSQL); the messages' key refuses it if another append took this seq.
             uow.messaging.append_message(message, seq if due else conversation.checkpointed_seq)
             if due:
                 checkpoint = self._sign(signer, conversation.id, seq, message.hash, now)

@@ -14,9 +14,12 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from tradeguard.bootstrap import App
+from tradeguard.adapters.storage.engine import make_engine
+from tradeguard.bootstrap import App, build_app
+from tradeguard.kernel.clock import FakeClock
 from tradeguard.kernel.parties import OPERATOR, buyer, seller
 from tradeguard.messaging.model import ConversationNotFound
+from tradeguard.policy import Policy
 
 if TYPE_CHECKING:
     from tests.conftest import Database
@@ -129,3 +132,30 @@ def test_concurrent_appends_from_two_processes_form_one_chain(
     )
     assert first.messaging.verify(chat.id) == []
     assert len(_events(first, "message.sent")) == 100
+
+
+@pytest.mark.parametrize("warm_up", [3, 4, 5])
+def test_a_refused_append_leaves_the_process_able_to_write(
+    make_app: AppFactory, database: Database, policy: Policy, clock: FakeClock, warm_up: int
+) -> None:
+    # psycopg prepares a statement on its sixth run on a connection; a prepare queued behind
+    # the refused append is skipped by the server, and the connection must not be reused
+    # believing it exists.
+    if database.backend == "sqlite":
+        pytest.skip("the driver's prepared statements are PostgreSQL's")
+    engine = make_engine(database.url, pool_size=1)  # every unit on the same connection
+    try:
+        first = build_app(engine=engine, policy=policy, clock=clock, migrate=False)
+        second = make_app()
+        chat = first.messaging.start(OPERATOR, buyer_id="b1", seller_id="s1")
+        for n in range(warm_up):
+            first.messaging.post(buyer("b1"), chat.id, f"热身 {n}")
+        second.messaging.post(seller("s1"), chat.id, "我先说")
+
+        for n in range(10):
+            first.messaging.post(buyer("b1"), chat.id, f"之后 {n}")
+
+        assert first.messaging.get(OPERATOR, chat.id).head_seq == warm_up + 11
+        assert first.messaging.verify(chat.id) == []
+    finally:
+        engine.dispose()

@@ -127,7 +127,7 @@ def _run_pipelined(connection: Connection, work: Callable[[SqlUnitOfWork], T]) -
     raw: Any = connection.connection.dbapi_connection
     raw.autocommit = True
     try:
-        with raw.pipeline():
+        with _discard_on_server_error(connection), raw.pipeline():
             unit = SqlUnitOfWork(connection)
             try:
                 result = work(unit)
@@ -143,6 +143,23 @@ def _run_pipelined(connection: Connection, work: Callable[[SqlUnitOfWork], T]) -
         except psycopg.Error:
             # Still busy after a failure: this connection must not serve another unit.
             connection.invalidate()
+
+
+@contextmanager
+def _discard_on_server_error(connection: Connection) -> Iterator[None]:
+    """Let no connection whose pipeline failed on the server serve another unit.
+
+    After a failed statement the server skips the rest of the pipeline, including a
+    PREPARE that psycopg queued there (it prepares a statement on its sixth run) and
+    still records as done; every later use of that statement on the connection would
+    fail. A refused write is routine (a lost append race, a duplicate key), so such a
+    connection is dropped and the pool opens a fresh one.
+    """
+    try:
+        yield
+    except psycopg.Error:
+        connection.invalidate()
+        raise
 
 
 def _driver_error(exc: DBAPIError | psycopg.Error) -> object:
