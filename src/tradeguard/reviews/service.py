@@ -152,7 +152,6 @@ class ReviewService:
             review.photos = photos
             review.is_anonymous = is_anonymous
             review.flags = screening.flags
-            uow.reviews.insert(review)
             deadlines.cancel(uow.deadlines, _WINDOW_SUBJECT + order.order_id, None, now)
             self._submitted(uow, review, screening, now)
             return review
@@ -370,7 +369,6 @@ class ReviewService:
         if self._policy.default_rating == "none":
             return Outcome.FIRED
         review = self._new_review(order, now, ReviewOrigin.DEFAULT, 5, None, "", None)
-        uow.reviews.insert(review)
         self._submitted(uow, review, Screening("", (), ()), now)
         return Outcome.FIRED
 
@@ -379,7 +377,13 @@ class ReviewService:
     def _submitted(
         self, uow: ReviewsUnitOfWork, review: Review, screening: Screening, now: datetime
     ) -> None:
+        """Store a new review held for staff, or published (and counted) at once.
+
+        A published review is stored once, in its published state, by the transition:
+        one write instead of an insert and an update.
+        """
         if screening.is_held:
+            uow.reviews.insert(review)
             events.record(
                 uow.outbox,
                 [
@@ -394,7 +398,7 @@ class ReviewService:
                 now,
             )
             return
-        self._apply(uow, review, ReviewEvent.PUBLISH, _SYSTEM, _Intent())
+        self._apply(uow, review, ReviewEvent.PUBLISH, _SYSTEM, _Intent(), stored=False)
 
     def _act(self, review_id: str, event: ReviewEvent, party: Party, intent: _Intent) -> Review:
         def work(uow: ReviewsUnitOfWork) -> Review:
@@ -409,6 +413,8 @@ class ReviewService:
         event: ReviewEvent,
         party: Party,
         intent: _Intent,
+        *,
+        stored: bool = True,
     ) -> Review:
         now = self._rt.clock.now()
         row = REVIEW_TRANSITIONS.fire(review.state, event, party.actor)
@@ -419,7 +425,10 @@ class ReviewService:
         review.state = row.target
         for effect in row.effects:
             self._effect(uow, review, effect, event, party, intent, now)
-        uow.reviews.update(review)
+        if stored:
+            uow.reviews.update(review)
+        else:
+            uow.reviews.insert(review)
         data = {
             **_snapshot(review),
             "event": event.value,
