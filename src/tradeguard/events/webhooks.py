@@ -21,6 +21,7 @@ from tradeguard.events.model import (
     DeliveryEvent,
     DeliveryState,
     Dispatch,
+    StoredEvent,
     WebhookDelivery,
     WebhookEndpoint,
 )
@@ -112,9 +113,18 @@ class WebhookService:
 
     # -- fan-out and delivery -------------------------------------------------------------------
 
+    def feed(self, after: int, limit: int) -> list[StoredEvent]:
+        """Events after sequence ``after`` in order, never skipping one that commits late."""
+        self._mark()
+        return self._units.run(lambda uow: uow.outbox.after(after, limit))
+
+    def _mark(self) -> None:
+        # In a unit of its own, before the reading unit (see ``Outbox.mark``).
+        self._units.run(lambda uow: uow.outbox.mark())
+
     def fan_out(self, limit: int = 500) -> int:
         """Turn new outbox events into one delivery per interested endpoint; return how many events."""
-        self._units.run(lambda uow: uow.outbox.mark())
+        self._mark()
 
         def work(uow: WebhooksUnitOfWork) -> int:
             cursor = uow.webhooks.lock_cursor()

@@ -113,8 +113,7 @@ def list_events(
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> EventPage:
     """Every domain event in order, for operators who poll instead of (or besides) receiving webhooks."""
-    app.units.run(lambda uow: uow.outbox.mark())
-    events = app.units.run(lambda uow: uow.outbox.after(after, limit))
+    events = app.webhooks.feed(after, limit)
     return EventPage(
         data=[EventPublic.of(e) for e in events],
         next_after=events[-1].sequence if events else after,
