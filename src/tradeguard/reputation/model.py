@@ -17,7 +17,7 @@ test holds the incremental rows equal to it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,6 +180,27 @@ class TrustBadge:
     no_severe_violation: bool
     as_of: datetime
     missing: tuple[str, ...] = field(default=())
+
+
+@dataclass(frozen=True, slots=True)
+class CountedReview:
+    """A published review about to be counted: the rows it adds to and what it adds.
+
+    ``rated_at`` opens a repeat window for the buyer's reviews of the item unless it
+    falls within the current one (``rules.repeats_recent``); only then does ``delta``
+    go into the buyer-seller-month row of ``month``, the day bucket of ``day`` and the
+    seller's totals.
+    """
+
+    seller_id: str
+    buyer_id: str
+    listing_id: str
+    rated_at: datetime
+    month: str
+    day: date
+    delta: Counting
+    repeat_window: timedelta
+    points_cap: int
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,6 +10,7 @@ from tradeguard.events.ports import Outbox
 from tradeguard.kernel.uow import SavepointCapable
 from tradeguard.reputation.model import (
     BuyerHistory,
+    CountedReview,
     Counting,
     DayBucket,
     Deduction,
@@ -22,14 +23,16 @@ from tradeguard.reputation.model import (
 class ReputationStore(Protocol):
     """The aggregate rows of seller figures (see ``reputation.model``), deductions, sales reads."""
 
-    def item_window(self, seller_id: str, buyer_id: str, listing_id: str) -> datetime | None:
-        """When the current repeat window of this buyer's reviews of this item started, if any."""
-        ...
+    def count_new(self, review: CountedReview, at: datetime) -> SellerTotals | None:
+        """Count a published review unless it repeats a recent one of the same item.
 
-    def set_item_window(
-        self, seller_id: str, buyer_id: str, listing_id: str, started_at: datetime
-    ) -> None:
-        """Start a new repeat window for this buyer and item."""
+        Unless ``rules.repeats_recent`` holds for the buyer's current window on the item,
+        the review's ``rated_at`` becomes the window's start (when later than it), and the
+        delta is added as ``add_to_pair_and_seller`` and ``add_day`` do. Returns the
+        seller's new totals, or None when the review falls within the window (nothing is
+        written). The window is claimed under its row lock, so of two concurrent reviews
+        of one item only one counts; a store may do it all in one round trip.
+        """
         ...
 
     def add_pair_month(

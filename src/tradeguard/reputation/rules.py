@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from tradeguard.reputation.model import BuyerHistory, Counting
 from tradeguard.reputation.policy import LEVEL_NAMES, ReputationPolicy
@@ -18,6 +18,20 @@ def capped_points(positive: int, negative: int, cap: int) -> int:
     (5, -6, 0)
     """
     return min(positive, cap) - min(negative, cap)
+
+
+def repeats_recent(window_started: datetime | None, rated_at: datetime, window: timedelta) -> bool:
+    """A review of an item within the repeat window of the buyer's earlier one does not count (§9).
+
+    >>> start = datetime(2026, 3, 1)
+    >>> repeats_recent(start, datetime(2026, 3, 10), timedelta(days=14))
+    True
+    >>> repeats_recent(start, datetime(2026, 3, 15), timedelta(days=14))
+    False
+    >>> repeats_recent(None, start, timedelta(days=14))
+    False
+    """
+    return window_started is not None and abs(rated_at - window_started) < window
 
 
 def level(points: int, thresholds: tuple[int, ...]) -> str:

@@ -22,6 +22,7 @@ from tradeguard.kernel.uow import UnitOfWorkRunner
 from tradeguard.reputation import rules
 from tradeguard.reputation.model import (
     BuyerCredit,
+    CountedReview,
     Counting,
     Deduction,
     SellerFigures,
@@ -90,22 +91,32 @@ class ReputationService:
         """Add a published review to its seller's figures; False if it repeats a recent one.
 
         DESIGN.md §9: repeated reviews of the same item by the same buyer within the
-        repeat window count once (the first). The decision is taken here, once, and
-        kept on the review; revisions and exclusions never revisit it.
+        repeat window count once (the first). The decision (``rules.repeats_recent``)
+        is taken once, by the store in the same write that counts the review, so two
+        concurrent reviews of one item cannot both open the window; it is kept on the
+        review, and revisions and exclusions never revisit it.
         """
-        store = uow.reputation
-        started = store.item_window(review.seller_id, review.buyer_id, review.listing_id)
-        window = self._policy.repeat_window.as_timedelta()
-        if started is not None and abs(review.created_at - started) < window:
+        now = self._rt.clock.now()
+        totals = uow.reputation.count_new(
+            CountedReview(
+                seller_id=review.seller_id,
+                buyer_id=review.buyer_id,
+                listing_id=review.listing_id,
+                rated_at=review.created_at,
+                month=review.rated_month,
+                day=review.rated_on,
+                delta=_counting(review),
+                repeat_window=self._policy.repeat_window.as_timedelta(),
+                points_cap=self._policy.points_cap_per_buyer_month,
+            ),
+            now,
+        )
+        if totals is None:
             review.counts_for_credit = False
             return False
-        if started is None or review.created_at > started:
-            store.set_item_window(
-                review.seller_id, review.buyer_id, review.listing_id, review.created_at
-            )
         review.counts_for_credit = True
-        self._change(uow, review, _counting(review), +1)
         review.counted = True
+        self._announce_level(uow, totals, now, review.subject)
         return True
 
     def uncount(self, uow: ReputationUnitOfWork, review: Review) -> None:

@@ -9,8 +9,10 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    Date,
     Float,
     Integer,
+    Interval,
     String,
     and_,
     bindparam,
@@ -19,6 +21,7 @@ from sqlalchemy import (
     delete,
     func,
     literal,
+    or_,
     select,
     text,
     update,
@@ -39,6 +42,7 @@ from tradeguard.adapters.storage.tables.reviews import reviews
 from tradeguard.reputation import rules
 from tradeguard.reputation.model import (
     BuyerHistory,
+    CountedReview,
     Counting,
     DayBucket,
     Deduction,
@@ -140,34 +144,13 @@ class _Statements:
                 .returning(PM.positive, PM.negative)
                 .cte("changed_pair")
             )
-            cap = bindparam("cap", type_=Integer)
-
-            def capped(positive: Any, negative: Any) -> Any:
-                return func.least(positive, cap) - func.least(negative, cap)
-
-            points = capped(changed.c.positive, changed.c.negative) - capped(
-                changed.c.positive - bindparam("positive", type_=Integer),
-                changed.c.negative - bindparam("negative", type_=Integer),
-            )
-            both = insert(seller_reputation).from_select(
-                ["seller_id", "review_points", *_SELLER_SUMS, "updated_at"],
-                select(
-                    cast(bindparam("seller_id"), String),
-                    cast(points, BigInteger),
-                    *(bindparam(c, type_=seller_reputation.c[c].type) for c in _SELLER_SUMS),
-                    bindparam("at", type_=seller_reputation.c.updated_at.type),
-                ).select_from(changed),
-            )
-            self.add_pair_and_seller = Prepared(
-                both.on_conflict_do_update(
-                    index_elements=["seller_id"],
-                    set_={
-                        "review_points": SR.review_points + both.excluded.review_points,
-                        "updated_at": both.excluded.updated_at,
-                        **{c: getattr(SR, c) + getattr(both.excluded, c) for c in _SELLER_SUMS},
-                    },
-                ).returning(*seller_reputation.c)
-            )
+            self.add_pair_and_seller = Prepared(_add_points_and_totals(changed))
+        # PostgreSQL: counting a new review in one round trip. The repeat window is claimed
+        # first (an upsert that changes the row only outside the window: rules.repeats_recent,
+        # negated); the pair-month, day and seller rows take the review only if it was.
+        self.count_new: Prepared | None = None
+        if dialect == "postgresql":
+            self.count_new = Prepared(_count_new_statement())
         self.deduct_seller = Prepared(
             deduct.on_conflict_do_update(
                 index_elements=["seller_id"],
@@ -217,6 +200,101 @@ class _Statements:
         )
 
 
+def _typed(name: str, type_: Any) -> Any:
+    return cast(bindparam(name), type_)
+
+
+def _count_new_statement() -> Any:
+    """``SqlReputationStore.count_new`` as one PostgreSQL statement of four upserts."""
+    window_row = pg_insert(reputation_item_windows).values(
+        seller_id=bindparam("seller_id"),
+        buyer_id=bindparam("buyer_id"),
+        listing_id=bindparam("listing_id"),
+        started_at=bindparam("rated_at"),
+    )
+    rated_at = window_row.excluded.started_at
+    repeat_window = bindparam("repeat_window", type_=Interval)
+    claimed = (
+        window_row.on_conflict_do_update(
+            index_elements=["seller_id", "buyer_id", "listing_id"],
+            set_={"started_at": func.greatest(IW.started_at, rated_at)},
+            where=or_(
+                IW.started_at <= rated_at - repeat_window, IW.started_at >= rated_at + repeat_window
+            ),
+        )
+        .returning(IW.started_at)
+        .cte("claimed_window")
+    )
+    seller_id = _typed("seller_id", String)
+    pair_row = pg_insert(reputation_pair_months).from_select(
+        ["seller_id", "buyer_id", "month", "positive", "negative"],
+        select(
+            seller_id,
+            _typed("buyer_id", String),
+            _typed("month", String),
+            _typed("positive", Integer),
+            _typed("negative", Integer),
+        ).select_from(claimed),
+    )
+    changed = (
+        pair_row.on_conflict_do_update(
+            index_elements=["seller_id", "buyer_id", "month"],
+            set_={
+                "positive": PM.positive + pair_row.excluded.positive,
+                "negative": PM.negative + pair_row.excluded.negative,
+            },
+        )
+        .returning(PM.positive, PM.negative)
+        .cte("changed_pair")
+    )
+    day_row = pg_insert(reputation_days).from_select(
+        ["seller_id", "day", *_DAY_SUMS],
+        select(
+            seller_id,
+            _typed("day", Date),
+            *(_typed(c, reputation_days.c[c].type) for c in _DAY_SUMS),
+        ).select_from(claimed),
+    )
+    counted_day = day_row.on_conflict_do_update(
+        index_elements=["seller_id", "day"],
+        set_={c: getattr(D, c) + getattr(day_row.excluded, c) for c in _DAY_SUMS},
+    ).cte("counted_day")
+    return _add_points_and_totals(changed).add_cte(counted_day)
+
+
+def _add_points_and_totals(changed: Any) -> Any:
+    """Upsert the seller's totals with what the pair-month change in ``changed`` is worth.
+
+    The points are rules.capped_points(new) - rules.capped_points(old) of the pair-month.
+    """
+    cap = bindparam("cap", type_=Integer)
+
+    def capped(positive: Any, negative: Any) -> Any:
+        return func.least(positive, cap) - func.least(negative, cap)
+
+    points = capped(changed.c.positive, changed.c.negative) - capped(
+        changed.c.positive - bindparam("positive", type_=Integer),
+        changed.c.negative - bindparam("negative", type_=Integer),
+    )
+    both = pg_insert(seller_reputation).from_select(
+        ["seller_id", "review_points", *_SELLER_SUMS, "updated_at"],
+        select(
+            cast(bindparam("seller_id"), String),
+            cast(points, BigInteger),
+            *(bindparam(c, type_=seller_reputation.c[c].type) for c in _SELLER_SUMS),
+            bindparam("at", type_=seller_reputation.c.updated_at.type),
+        ).select_from(changed),
+    )
+    return both.on_conflict_do_update(
+        index_elements=["seller_id"],
+        set_={
+            "review_points": SR.review_points + both.excluded.review_points,
+            "updated_at": both.excluded.updated_at,
+            **{c: getattr(SR, c) + getattr(both.excluded, c) for c in _SELLER_SUMS},
+        },
+    ).returning(*seller_reputation.c)
+
+
 _STATEMENTS = {name: _Statements(name) for name in DIALECTS}
 
 
@@ -261,27 +339,45 @@ class SqlReputationStore:
 
     # -- counting -------------------------------------------------------------------------------
 
-    def item_window(self, seller_id: str, buyer_id: str, listing_id: str) -> datetime | None:
-        """When this buyer's current repeat window for the item started."""
-        value = self._sql.scalar(
-            self._q.get_window,
-            {"seller_id": seller_id, "buyer_id": buyer_id, "listing_id": listing_id},
-        )
-        return _aware(value)
+    def count_new(self, review: CountedReview, at: datetime) -> SellerTotals | None:
+        """Count a new review unless it repeats a recent one (see the port).
 
-    def set_item_window(
-        self, seller_id: str, buyer_id: str, listing_id: str, started_at: datetime
-    ) -> None:
-        """Start a new repeat window."""
-        self._sql.run(
-            self._q.set_window,
-            {
-                "seller_id": seller_id,
-                "buyer_id": buyer_id,
-                "listing_id": listing_id,
-                "started_at": started_at,
-            },
+        One statement on PostgreSQL; on SQLite the window is read and written apart.
+        """
+        delta = review.delta
+        if self._q.count_new is not None:
+            row = self._sql.first(
+                self._q.count_new,
+                {
+                    "seller_id": review.seller_id,
+                    "buyer_id": review.buyer_id,
+                    "listing_id": review.listing_id,
+                    "rated_at": review.rated_at,
+                    "repeat_window": review.repeat_window,
+                    "month": review.month,
+                    "day": review.day,
+                    "cap": review.points_cap,
+                    "at": at,
+                    **{c: getattr(delta, c) for c in _DAY_SUMS},
+                },
+            )
+            return _totals(row) if row is not None else None
+        key = {
+            "seller_id": review.seller_id,
+            "buyer_id": review.buyer_id,
+            "listing_id": review.listing_id,
+        }
+        # SQLite has a single writer: nothing can move the window between this read and write.
+        started = _aware(self._sql.scalar(self._q.get_window, key))
+        if rules.repeats_recent(started, review.rated_at, review.repeat_window):
+            return None
+        if started is None or review.rated_at > started:
+            self._sql.run(self._q.set_window, {**key, "started_at": review.rated_at})
+        totals = self.add_to_pair_and_seller(
+            review.seller_id, review.buyer_id, review.month, review.points_cap, delta, at
         )
+        self.add_day(review.seller_id, review.day, delta)
+        return totals
 
     def add_pair_month(
         self, seller_id: str, buyer_id: str, month: str, positive: int, negative: int
