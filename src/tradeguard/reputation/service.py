@@ -16,7 +16,7 @@ from typing import Protocol
 
 from tradeguard.events import service as events
 from tradeguard.events.model import DomainEvent
-from tradeguard.kernel.errors import NotFound, ValidationFailed
+from tradeguard.kernel.errors import AlreadyExists, NotFound, ValidationFailed
 from tradeguard.kernel.runtime import Runtime
 from tradeguard.kernel.uow import UnitOfWorkRunner
 from tradeguard.reputation import rules
@@ -36,6 +36,9 @@ from tradeguard.reputation.ports import (
     ReputationUnitOfWork,
 )
 from tradeguard.reviews.model import Review
+
+#: Times one seller range is rebuilt before a conflict with live counting is reported.
+_RANGE_ATTEMPTS = 3
 
 
 class ReviewExcluder(Protocol):
@@ -345,9 +348,20 @@ class ReputationService:
         ]
         width = max(1, min(workers or parallelism, len(ranges)))
         if width == 1:
-            return sum(self._units.run(work) for work in ranges)
+            return sum(self._rebuild_range(work) for work in ranges)
         with ThreadPoolExecutor(max_workers=width, thread_name_prefix="recompute") as pool:
-            return sum(pool.map(self._units.run, ranges))
+            return sum(pool.map(self._rebuild_range, ranges))
+
+    def _rebuild_range(self, work: Callable[[ReputationUnitOfWork], int]) -> int:
+        # A review counted while its range is rebuilt may create a bucket row the rebuild,
+        # reading before that review committed, was about to add: the range is refused as a
+        # duplicate and rebuilt again, now with that review.
+        for _ in range(_RANGE_ATTEMPTS - 1):
+            try:
+                return self._units.run(work)
+            except AlreadyExists:
+                continue
+        return self._units.run(work)
 
     def require_seller(self, seller_id: str) -> None:
         """Raise NotFound for a seller TradeGuard knows nothing about."""

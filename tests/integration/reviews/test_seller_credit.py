@@ -227,5 +227,44 @@ def test_a_recomputation_repairs_figures_that_went_wrong(shop) -> None:
         )
         conn.execute(text("UPDATE seller_reputation SET review_points = 1000"))
     shop.app.reputation.recompute(sellers_per_unit=1)
-    # then: every row is what the reviews say again
+    # then: every row is what the reviews say again, and the stray row is gone
+    assert shop.app.units.run(lambda uow: uow.reputation.snapshot()) == right
+    with shop.app.engine.connect() as conn:
+        stray = "SELECT count(*) FROM reputation_pair_months WHERE buyer_id = 'ghost'"
+        assert conn.execute(text(stray)).scalar() == 0
+
+
+def test_a_recomputation_over_right_figures_leaves_them_as_they_are(shop) -> None:
+    shop.reviewed(5, detailed=DetailedRatings(5, 5, 4))
+    shop.reviewed(3, buyer_id="b2", reason="so-so")
+    right = shop.app.units.run(lambda uow: uow.reputation.snapshot())
+    shop.app.reputation.recompute()
+    shop.app.reputation.recompute()
+    assert shop.app.units.run(lambda uow: uow.reputation.snapshot()) == right
+
+
+def test_a_range_refused_as_a_duplicate_is_rebuilt_again(shop, monkeypatch) -> None:
+    # given: two sellers' figures, and a rebuild whose first range collides with a review
+    # counted meanwhile (the unit is refused as a duplicate)
+    from tradeguard.kernel.errors import AlreadyExists
+
+    shop.reviewed(5)
+    shop.reviewed(4, seller_id="s2")
+    right = shop.app.units.run(lambda uow: uow.reputation.snapshot())
+    units = shop.app.reputation._units
+    real_run = units.run
+    calls: list[int] = []
+
+    def run(work):
+        calls.append(1)
+        if len(calls) == 2:  # the first range's first attempt (call 1 lists the sellers)
+            raise AlreadyExists("a bucket row was just created", constraint="pk")
+        return real_run(work)
+
+    monkeypatch.setattr(units, "run", run)
+    # when
+    rebuilt = shop.app.reputation.recompute(sellers_per_unit=1, workers=1)
+    # then: that range was rebuilt again and every seller counted once
+    assert rebuilt == 2
+    assert len(calls) == 1 + 2 + 1
     assert shop.app.units.run(lambda uow: uow.reputation.snapshot()) == right

@@ -295,6 +295,81 @@ def _add_points_and_totals(changed: Any) -> Any:
     ).returning(*seller_reputation.c)
 
 
+def _reconcile(table: Any, keys: tuple[str, ...], fresh: Any, only: Any) -> Any:
+    """One statement making a range of bucket rows equal to ``fresh``; returns how many emptied.
+
+    Rows whose sums already agree are not written, so a routine re-run costs reads
+    only. A review counted while the range is rebuilt must not be lost, so every
+    write is relative to the rows as the statement read them (``old``): a row changed
+    since is moved by the difference instead of overwritten (READ COMMITTED re-reads
+    it before the update), a row to remove is emptied by subtraction, and the emptied
+    rows are deleted afterwards where they are still empty.
+    """
+    t = table.c
+    sums = [c.name for c in table.c if c.name not in keys]
+    # Both sides come in key order (the grouping, the primary key), so a merge join pairs
+    # them without sorting; only the differences are kept: none when the figures are right.
+    fresh_rows = fresh.subquery("fresh")
+    old_rows = (
+        select(table).where(only(t.seller_id)).order_by(*(t[k] for k in keys)).subquery("old")
+    )
+    f, o = fresh_rows.c, old_rows.c
+
+    def same_key(a: Any, b: Any) -> Any:
+        return and_(*(a[k] == b[k] for k in keys))
+
+    diff = (
+        select(
+            *(func.coalesce(f[k], o[k]).label(k) for k in keys),
+            *(f[c].label(f"fresh_{c}") for c in sums),
+            *(o[c].label(f"old_{c}") for c in sums),
+            f.seller_id.is_not(None).label("in_fresh"),
+            o.seller_id.is_not(None).label("in_old"),
+        )
+        .select_from(fresh_rows.outerjoin(old_rows, same_key(f, o), full=True))
+        .where(
+            or_(
+                f.seller_id.is_(None),
+                o.seller_id.is_(None),
+                *(f[c].is_distinct_from(o[c]) for c in sums),
+            )
+        )
+        .cte("diff")
+        .prefix_with("MATERIALIZED")
+    )
+    d = diff.c
+    changed = (
+        update(table)
+        .where(only(t.seller_id), same_key(t, d), d.in_fresh, d.in_old)
+        .values(
+            {
+                c: case(
+                    (t[c] == d[f"old_{c}"], d[f"fresh_{c}"]),
+                    else_=t[c] + d[f"fresh_{c}"] - d[f"old_{c}"],
+                )
+                for c in sums
+            }
+        )
+        .cte("changed")
+    )
+    added = (
+        table.insert()
+        .from_select(
+            [*keys, *sums],
+            select(*(d[k] for k in keys), *(d[f"fresh_{c}"] for c in sums)).where(~d.in_old),
+        )
+        .cte("added")
+    )
+    emptied = (
+        update(table)
+        .where(only(t.seller_id), same_key(t, d), ~d.in_fresh)
+        .values({c: t[c] - d[f"old_{c}"] for c in sums})
+        .returning(t.seller_id)
+        .cte("emptied")
+    )
+    return select(func.count()).select_from(emptied).add_cte(changed, added)
+
+
 _STATEMENTS = {name: _Statements(name) for name in DIALECTS}
 
 
@@ -594,7 +669,9 @@ class SqlReputationStore:
 
         Two passes over the reviews (grouped by buyer-seller-month and by seller-day);
         the sellers' totals then come from those two small aggregates. Callers walk
-        the sellers in ranges so no transaction stays open long.
+        the sellers in ranges so no transaction stays open long. On PostgreSQL the
+        bucket rows are reconciled (``_reconcile``): a re-run over figures that are
+        right writes none of them.
         """
         sql, dialect = self._sql, self._sql.dialect
         rv = reviews.c
@@ -622,48 +699,55 @@ class SqlReputationStore:
         neutral = case((rv.stars == 3, 1), else_=0)
         negative = case((rv.stars <= 2, 1), else_=0)
         counted = and_(rv.counted.is_(True), only(rv.seller_id))
-        sql.run(delete(reputation_pair_months).where(only(PM.seller_id)), params)
-        sql.run(
-            reputation_pair_months.insert().from_select(
-                ["seller_id", "buyer_id", "month", "positive", "negative"],
-                select(
-                    rv.seller_id,
-                    rv.buyer_id,
-                    rv.rated_month,
-                    func.sum(positive),
-                    func.sum(negative),
-                )
-                .where(counted)
-                .group_by(rv.seller_id, rv.buyer_id, rv.rated_month)
-                # In key order the primary-key index grows at its right edge instead of at random.
-                .order_by(rv.seller_id, rv.buyer_id, rv.rated_month),
-            ),
-            params,
+        fresh_pairs = (
+            select(
+                rv.seller_id,
+                rv.buyer_id,
+                rv.rated_month.label("month"),
+                func.sum(positive).label("positive"),
+                func.sum(negative).label("negative"),
+            )
+            .where(counted)
+            .group_by(rv.seller_id, rv.buyer_id, rv.rated_month)
+            # In key order the primary-key index grows at its right edge instead of at random.
+            .order_by(rv.seller_id, rv.buyer_id, rv.rated_month)
         )
-        sql.run(delete(reputation_days).where(only(D.seller_id)), params)
         has_dsr = case((rv.dsr_item.is_not(None), 1), else_=0)
-        sql.run(
-            reputation_days.insert().from_select(
-                ["seller_id", "day", *_DAY_SUMS],
-                select(
-                    rv.seller_id,
-                    rv.rated_on,
-                    func.sum(positive),
-                    func.sum(neutral),
-                    func.sum(negative),
-                    func.sum(has_dsr),
-                    func.coalesce(func.sum(rv.dsr_item), 0),
-                    func.coalesce(func.sum(rv.dsr_communication), 0),
-                    func.coalesce(func.sum(rv.dsr_shipping), 0),
-                    func.sum(cast(rv.weight * rv.stars, Float)),
-                    func.sum(rv.weight),
-                )
-                .where(counted)
-                .group_by(rv.seller_id, rv.rated_on)
-                .order_by(rv.seller_id, rv.rated_on),
-            ),
-            params,
+        fresh_days = (
+            select(
+                rv.seller_id,
+                rv.rated_on.label("day"),
+                func.sum(positive).label("positive"),
+                func.sum(neutral).label("neutral"),
+                func.sum(negative).label("negative"),
+                func.sum(has_dsr).label("dsr_count"),
+                func.coalesce(func.sum(rv.dsr_item), 0).label("dsr_item_sum"),
+                func.coalesce(func.sum(rv.dsr_communication), 0).label("dsr_communication_sum"),
+                func.coalesce(func.sum(rv.dsr_shipping), 0).label("dsr_shipping_sum"),
+                func.sum(cast(rv.weight * rv.stars, Float)).label("star_weight_sum"),
+                func.sum(rv.weight).label("weight_sum"),
+            )
+            .where(counted)
+            .group_by(rv.seller_id, rv.rated_on)
+            .order_by(rv.seller_id, rv.rated_on)
         )
+        buckets = (
+            (reputation_pair_months, ("seller_id", "buyer_id", "month"), fresh_pairs),
+            (reputation_days, ("seller_id", "day"), fresh_days),
+        )
+        for table, keys, fresh in buckets:
+            if dialect == "postgresql":
+                if sql.scalar(_reconcile(table, keys, fresh, only), params):
+                    sums = [c for c in table.c if c.name not in keys]
+                    sql.run(
+                        delete(table).where(only(table.c.seller_id), *(c == 0 for c in sums)),
+                        params,
+                    )
+            else:
+                sql.run(delete(table).where(only(table.c.seller_id)), params)
+                sql.run(
+                    table.insert().from_select(list(fresh.selected_columns.keys()), fresh), params
+                )
         capped = case((PM.positive < cap, PM.positive), else_=cap) - case(
             (PM.negative < cap, PM.negative), else_=cap
         )
