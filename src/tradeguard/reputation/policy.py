@@ -72,6 +72,16 @@ class ReputationPolicy(PolicySection):
         le=3660,
         description="Detailed seller ratings average over this many days.",
     )
+    category_figures_max_age_s: int = Field(
+        default=600,
+        strict=True,
+        ge=0,
+        le=86_400,
+        description=(
+            "How long a process reuses a category's DSR average and mean stars (seconds; 0 "
+            "computes them on every read). They sum the whole category, and move slowly."
+        ),
+    )
     ranking_prior_weight: int = Field(
         default=10,
         strict=True,

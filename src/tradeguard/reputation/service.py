@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Protocol
 
 from tradeguard.events import service as events
@@ -25,6 +25,7 @@ from tradeguard.reputation.model import (
     CountedReview,
     Counting,
     Deduction,
+    DetailedAverages,
     SellerFigures,
     SellerTotals,
     TrustBadge,
@@ -39,6 +40,19 @@ from tradeguard.reviews.model import Review
 
 #: Times one seller range is rebuilt before a conflict with live counting is reported.
 _RANGE_ATTEMPTS = 3
+
+
+#: Category figures a process keeps (one per category and DSR window) before starting afresh.
+_CATEGORY_CACHE_SIZE = 10_000
+
+
+@dataclass(frozen=True, slots=True)
+class _CategoryFigures:
+    """A category's DSR average and mean stars, as computed at ``computed_at``."""
+
+    dsr: DetailedAverages | None
+    mean_stars: float | None
+    computed_at: datetime
 
 
 class ReviewExcluder(Protocol):
@@ -82,6 +96,7 @@ class ReputationService:
         self.history: BuyerHistorySource = history or OrdersOnlyHistory()
         self.reviews: ReviewExcluder | None = None  #: wired by bootstrap
         self.merchants: MerchantStandingSource | None = None  #: wired by bootstrap
+        self._category_cache: dict[tuple[str, date, date], _CategoryFigures] = {}
 
     @property
     def policy(self) -> ReputationPolicy:
@@ -242,9 +257,8 @@ class ReputationService:
         )
         dsr_from = today - timedelta(days=policy.dsr_window_days - 1)
         dsr = store.window(seller_id, dsr_from, today).dsr()
-        category_dsr = store.category_window(totals.category, dsr_from, today).dsr()
+        category = self._category_figures(uow, totals.category, dsr_from, today, now)
         completed, first_order_at = store.sales(seller_id)
-        mean = store.category_mean(totals.category)
         return SellerFigures(
             seller_id=seller_id,
             category=totals.category,
@@ -256,16 +270,45 @@ class ReputationService:
             positive_rate_short_bps=short.positive_rate_bps,
             positive_rate_long_bps=long.positive_rate_bps,
             dsr=dsr,
-            category_dsr=category_dsr,
+            category_dsr=category.dsr,
             store_age_days=None if first_order_at is None else (now - first_order_at).days,
             completed_orders=completed,
             reviews_to_sales_bps=None if completed == 0 else (totals.reviews * 10_000) // completed,
             ranking_score=rules.ranking_score(
-                totals.star_weight_sum, totals.weight_sum, mean, policy.ranking_prior_weight
+                totals.star_weight_sum,
+                totals.weight_sum,
+                category.mean_stars,
+                policy.ranking_prior_weight,
             ),
             excluded_reviews=store.excluded_reviews(seller_id),
             as_of=now,
         )
+
+    def _category_figures(
+        self,
+        uow: ReputationUnitOfWork,
+        category: str,
+        first_day: date,
+        last_day: date,
+        now: datetime,
+    ) -> _CategoryFigures:
+        # Both figures sum every seller of the category: on a public read path that is too much
+        # work to repeat per request, and a category's averages barely move in minutes.
+        key = (category, first_day, last_day)
+        max_age = timedelta(seconds=self._policy.category_figures_max_age_s)
+        cached = self._category_cache.get(key)
+        if cached is not None and timedelta(0) <= now - cached.computed_at < max_age:
+            return cached
+        store = uow.reputation
+        fresh = _CategoryFigures(
+            dsr=store.category_window(category, first_day, last_day).dsr(),
+            mean_stars=store.category_mean(category),
+            computed_at=now,
+        )
+        if len(self._category_cache) >= _CATEGORY_CACHE_SIZE:
+            self._category_cache.clear()  # old days' keys; rebuilt as categories are read
+        self._category_cache[key] = fresh
+        return fresh
 
     def buyer_credit(self, uow: ReputationUnitOfWork, buyer_id: str) -> BuyerCredit:
         """The buyer's credit score and tier (DESIGN.md §9); the tier may unlock instant refunds."""

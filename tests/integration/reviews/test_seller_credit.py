@@ -169,6 +169,29 @@ def test_dsr_averages_over_180_days_beside_the_category_average(shop) -> None:
     assert (figures.category_dsr.item_as_described, figures.category_dsr.ratings) == (4.0, 2)
 
 
+def test_category_figures_are_reused_for_their_max_age_then_summed_afresh(shop) -> None:
+    # given: s1 and s2 in one category, and s1's figures read once
+    shop.app.reputation.set_category("s1", "phones")
+    shop.app.reputation.set_category("s2", "phones")
+    shop.reviewed(detailed=DetailedRatings(5, 5, 5), buyer_id="b1")
+    first = shop.app.reputation.figures("s1").category_dsr
+    assert first is not None
+    assert first.ratings == 1
+    # when: s2 is rated a moment later
+    shop.reviewed(detailed=DetailedRatings(1, 1, 1), buyer_id="b2", seller_id="s2")
+    # then: the category's sums are reused while they are young, s2's own figures are current
+    again = shop.app.reputation.figures("s1").category_dsr
+    assert again == first
+    s2 = shop.app.reputation.figures("s2")
+    assert s2.dsr is not None
+    assert s2.dsr.ratings == 1
+    # and once they reach the policy's max age they are summed afresh
+    shop.clock.advance(timedelta(seconds=shop.app.reputation.policy.category_figures_max_age_s))
+    later = shop.app.reputation.figures("s1").category_dsr
+    assert later is not None
+    assert (later.ratings, later.item_as_described) == (2, 3.0)
+
+
 def test_store_age_and_reviews_to_sales_ratio(shop) -> None:
     # given: two completed sales, one reviewed, 30 days ago
     shop.completed_order()
