@@ -367,6 +367,7 @@ class ReputationService:
         self._units.run(
             lambda uow: uow.reputation.set_category(seller_id, category, self._rt.clock.now())
         )
+        self._category_cache.clear()  # both categories' figures changed
 
     def recompute(self, *, sellers_per_unit: int = 2_000, workers: int | None = None) -> int:
         """Rebuild every seller's figures from the reviews (SQL aggregation); return the sellers.
@@ -390,10 +391,13 @@ class ReputationService:
             for chunk in (sellers[start : start + sellers_per_unit],)
         ]
         width = max(1, min(workers or parallelism, len(ranges)))
-        if width == 1:
-            return sum(self._rebuild_range(work) for work in ranges)
-        with ThreadPoolExecutor(max_workers=width, thread_name_prefix="recompute") as pool:
-            return sum(pool.map(self._rebuild_range, ranges))
+        try:
+            if width == 1:
+                return sum(self._rebuild_range(work) for work in ranges)
+            with ThreadPoolExecutor(max_workers=width, thread_name_prefix="recompute") as pool:
+                return sum(pool.map(self._rebuild_range, ranges))
+        finally:
+            self._category_cache.clear()  # this process's category figures follow the rebuild
 
     def _rebuild_range(self, work: Callable[[ReputationUnitOfWork], int]) -> int:
         # A review counted while its range is rebuilt may create a bucket row the rebuild,

@@ -258,12 +258,36 @@ def test_a_recomputation_repairs_figures_that_went_wrong(shop) -> None:
 
 
 def test_a_recomputation_over_right_figures_leaves_them_as_they_are(shop) -> None:
+    from sqlalchemy import text
+
+    # given: right figures, among them a buyer's neutral-only month (a row of zeros)
     shop.reviewed(5, detailed=DetailedRatings(5, 5, 4))
     shop.reviewed(3, buyer_id="b2", reason="so-so")
     right = shop.app.units.run(lambda uow: uow.reputation.snapshot())
+    versions = (
+        "SELECT string_agg(xmin::text, ',' ORDER BY seller_id, buyer_id, month) "
+        "FROM reputation_pair_months"
+    )
+    before = None
+    if shop.app.engine.dialect.name == "postgresql":
+        with shop.app.engine.connect() as conn:
+            before = conn.execute(text(versions)).scalar()
+    # and: a stray row, which the rebuild removes
+    with shop.app.engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO reputation_pair_months (seller_id, buyer_id, month, positive, negative)"
+                " VALUES ('s1', 'ghost', '2020-01', 3, 0)"
+            )
+        )
+    # when
     shop.app.reputation.recompute()
-    shop.app.reputation.recompute()
+    # then: the same figures, and on PostgreSQL not one right bucket row was written again
     assert shop.app.units.run(lambda uow: uow.reputation.snapshot()) == right
+    if before is not None:
+        with shop.app.engine.connect() as conn:
+            assert conn.execute(text(versions)).scalar() == before
+        assert before.count(",") == 1  # both pair-months, the neutral one too
 
 
 def test_a_range_refused_as_a_duplicate_is_rebuilt_again(shop, monkeypatch) -> None:

@@ -24,6 +24,7 @@ from sqlalchemy import (
     or_,
     select,
     text,
+    tuple_,
     update,
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -296,14 +297,15 @@ def _add_points_and_totals(changed: Any) -> Any:
 
 
 def _reconcile(table: Any, keys: tuple[str, ...], fresh: Any, only: Any) -> Any:
-    """One statement making a range of bucket rows equal to ``fresh``; returns how many emptied.
+    """One statement making a range of bucket rows equal to ``fresh``; returns the emptied keys.
 
     Rows whose sums already agree are not written, so a routine re-run costs reads
     only. A review counted while the range is rebuilt must not be lost, so every
     write is relative to the rows as the statement read them (``old``): a row changed
     since is moved by the difference instead of overwritten (READ COMMITTED re-reads
-    it before the update), a row to remove is emptied by subtraction, and the emptied
-    rows are deleted afterwards where they are still empty.
+    it before the update), a row to remove is emptied by subtraction, and those rows
+    are deleted afterwards where they are still empty. (Other all-zero rows, such as a
+    buyer's neutral-only month, are rows like any other and stay.)
     """
     t = table.c
     sums = [c.name for c in table.c if c.name not in keys]
@@ -364,10 +366,10 @@ def _reconcile(table: Any, keys: tuple[str, ...], fresh: Any, only: Any) -> Any:
         update(table)
         .where(only(t.seller_id), same_key(t, d), ~d.in_fresh)
         .values({c: t[c] - d[f"old_{c}"] for c in sums})
-        .returning(t.seller_id)
+        .returning(*(t[k] for k in keys))
         .cte("emptied")
     )
-    return select(func.count()).select_from(emptied).add_cte(changed, added)
+    return select(emptied).add_cte(changed, added)
 
 
 _STATEMENTS = {name: _Statements(name) for name in DIALECTS}
@@ -737,11 +739,16 @@ class SqlReputationStore:
         )
         for table, keys, fresh in buckets:
             if dialect == "postgresql":
-                if sql.scalar(_reconcile(table, keys, fresh, only), params):
+                emptied = [
+                    tuple(row) for row in sql.rows(_reconcile(table, keys, fresh, only), params)
+                ]
+                if emptied:
                     sums = [c for c in table.c if c.name not in keys]
                     sql.run(
-                        delete(table).where(only(table.c.seller_id), *(c == 0 for c in sums)),
-                        params,
+                        delete(table).where(
+                            tuple_(*(table.c[k] for k in keys)).in_(emptied),
+                            *(c == 0 for c in sums),
+                        )
                     )
             else:
                 sql.run(delete(table).where(only(table.c.seller_id)), params)
