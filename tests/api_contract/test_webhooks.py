@@ -682,6 +682,25 @@ def test_an_event_committed_late_is_still_delivered(
     assert len(deliveries(client, endpoint["id"])) == 2
 
 
+def test_with_no_endpoint_the_fan_out_passes_events_by_and_a_new_endpoint_gets_later_ones(
+    hooks_app: App, client: Any, receiver: Receiver, dispatcher: WebhookDispatcher
+) -> None:
+    # given: an order placed while no endpoint is registered, and a fan-out pass
+    checkout(client)
+    report = dispatcher.run_once()
+    # then: the pass went past its event without a delivery
+    assert report.events_fanned_out == 1
+    assert report.sent == 0
+    assert not hooks_app.webhooks.held_back()
+    # when: an endpoint is registered and another order is placed
+    endpoint = register(client, receiver.url("/hooks"))
+    checkout(client)
+    dispatcher.drain()
+    # then: the endpoint gets the new order's event only
+    assert [r.payload["type"] for r in receiver.at("/hooks")] == ["order.created"]
+    assert len(deliveries(client, endpoint["id"])) == 1
+
+
 # -- SSRF ---------------------------------------------------------------------------------------
 
 

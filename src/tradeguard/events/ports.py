@@ -40,6 +40,15 @@ class Outbox(Protocol):
         """
         ...
 
+    def passable(self, sequence: int) -> tuple[int, int]:
+        """How far :meth:`after` would read past ``sequence`` with no limit, without reading.
+
+        Returns the last sequence number such a read would reach (``sequence`` itself when
+        there is nothing new) and how many events lie up to it: for a reader that wants
+        none of those events but must not skip any that come later.
+        """
+        ...
+
     def mark(self) -> None:
         """Record how far events are numbered, so that :meth:`after` may read up to there.
 

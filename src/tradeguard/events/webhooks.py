@@ -128,11 +128,18 @@ class WebhookService:
 
         def work(uow: WebhooksUnitOfWork) -> int:
             cursor = uow.webhooks.lock_cursor()
+            endpoints = uow.webhooks.endpoints(enabled_only=True)
+            if not endpoints:
+                # Nobody to deliver to: move past the events without reading them. An
+                # endpoint registered later wants only events from its creation on.
+                upto, passed = uow.outbox.passable(cursor)
+                if upto > cursor:
+                    uow.webhooks.set_cursor(upto)
+                return passed
             events = uow.outbox.after(cursor, limit)
             if not events:
                 return 0
             now = self._rt.clock.now()
-            endpoints = uow.webhooks.endpoints(enabled_only=True)
             deliveries = [
                 WebhookDelivery(
                     self._rt.ids.new("wd", now),

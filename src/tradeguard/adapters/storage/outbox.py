@@ -84,6 +84,32 @@ LIMIT :max_rows
 """
     )
 )
+# The same horizon as _AFTER_PG (clearing the marks below it likewise), and what lies between
+# ``after`` and it, without the rows.
+_PASSABLE_PG = Prepared(
+    text(
+        """
+WITH horizon AS (
+    SELECT coalesce(max(m.sequence), 0) AS upto FROM outbox_marks AS m
+    WHERE m.below_tx <= pg_snapshot_xmin(pg_current_snapshot())::text::bigint
+), cleared AS (
+    DELETE FROM outbox_marks WHERE sequence IN (
+        SELECT m.sequence FROM outbox_marks AS m, horizon WHERE m.sequence < horizon.upto
+        FOR UPDATE OF m SKIP LOCKED
+    )
+)
+SELECT coalesce(max(e.sequence), :after) AS upto, count(*) AS events
+FROM outbox_events AS e, horizon
+WHERE e.sequence > :after AND e.sequence <= horizon.upto
+"""
+    )
+)
+_PASSABLE = Prepared(
+    select(
+        func.coalesce(func.max(E.sequence), bindparam("after")).label("upto"),
+        func.count().label("events"),
+    ).where(E.sequence > bindparam("after"))
+)
 _FOR_ORDER = Prepared(
     select(outbox_events)
     .where(E.order_id == bindparam("of_order"), E.sequence > bindparam("after"))
@@ -148,6 +174,14 @@ class SqlOutbox:
         query = _AFTER_PG if self._sql.is_postgresql and not include_unsettled else _AFTER
         rows = self._sql.rows(query, {"after": sequence, "max_rows": limit})
         return [event_from_row(r) for r in rows]
+
+    def passable(self, sequence: int) -> tuple[int, int]:
+        """How far ``after`` would read past ``sequence``, and how many events (see the port)."""
+        query = _PASSABLE_PG if self._sql.is_postgresql else _PASSABLE
+        row = self._sql.first(query, {"after": sequence})
+        if row is None:  # an aggregate always returns its row
+            return sequence, 0
+        return int(row.upto), int(row.events)
 
     def mark(self) -> None:
         """Record how far events are numbered (PostgreSQL; see the module's comments)."""
