@@ -64,9 +64,7 @@ ON CONFLICT (sequence) DO NOTHING
 )
 # Events up to the newest mark older than every running transaction; the marks below the
 # horizon used are cleared (skipping any another reader is clearing).
-_AFTER_PG = Prepared(
-    text(
-        """
+_HORIZON = """
 WITH horizon AS (
     SELECT coalesce(max(m.sequence), 0) AS upto FROM outbox_marks AS m
     WHERE m.below_tx <= pg_snapshot_xmin(pg_current_snapshot())::text::bigint
@@ -76,6 +74,11 @@ WITH horizon AS (
         FOR UPDATE OF m SKIP LOCKED
     )
 )
+"""
+_AFTER_PG = Prepared(
+    text(
+        _HORIZON
+        + """
 SELECT e.sequence, e.id, e.type, e.subject, e.order_id, e.data, e.occurred_at
 FROM outbox_events AS e, horizon
 WHERE e.sequence > :after AND e.sequence <= horizon.upto
@@ -84,20 +87,11 @@ LIMIT :max_rows
 """
     )
 )
-# The same horizon as _AFTER_PG (clearing the marks below it likewise), and what lies between
-# ``after`` and it, without the rows.
+# How far _AFTER_PG would read with no limit, and how many events that passes, without the rows.
 _PASSABLE_PG = Prepared(
     text(
-        """
-WITH horizon AS (
-    SELECT coalesce(max(m.sequence), 0) AS upto FROM outbox_marks AS m
-    WHERE m.below_tx <= pg_snapshot_xmin(pg_current_snapshot())::text::bigint
-), cleared AS (
-    DELETE FROM outbox_marks WHERE sequence IN (
-        SELECT m.sequence FROM outbox_marks AS m, horizon WHERE m.sequence < horizon.upto
-        FOR UPDATE OF m SKIP LOCKED
-    )
-)
+        _HORIZON
+        + """
 SELECT coalesce(max(e.sequence), :after) AS upto, count(*) AS events
 FROM outbox_events AS e, horizon
 WHERE e.sequence > :after AND e.sequence <= horizon.upto

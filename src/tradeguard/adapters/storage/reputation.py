@@ -134,18 +134,7 @@ class _Statements:
         # are rules.capped_points(new) - rules.capped_points(old) of the pair-month.
         self.add_pair_and_seller: Prepared | None = None
         if dialect == "postgresql":
-            changed = (
-                pair.on_conflict_do_update(
-                    index_elements=["seller_id", "buyer_id", "month"],
-                    set_={
-                        "positive": PM.positive + pair.excluded.positive,
-                        "negative": PM.negative + pair.excluded.negative,
-                    },
-                )
-                .returning(PM.positive, PM.negative)
-                .cte("changed_pair")
-            )
-            self.add_pair_and_seller = Prepared(_add_points_and_totals(changed))
+            self.add_pair_and_seller = Prepared(_add_points_and_totals(_changed_pair(pair)))
         # PostgreSQL: counting a new review in one round trip. The repeat window is claimed
         # first (an upsert that changes the row only outside the window: rules.repeats_recent,
         # negated); the pair-month, day and seller rows take the review only if it was.
@@ -237,17 +226,7 @@ def _count_new_statement() -> Any:
             _typed("negative", Integer),
         ).select_from(claimed),
     )
-    changed = (
-        pair_row.on_conflict_do_update(
-            index_elements=["seller_id", "buyer_id", "month"],
-            set_={
-                "positive": PM.positive + pair_row.excluded.positive,
-                "negative": PM.negative + pair_row.excluded.negative,
-            },
-        )
-        .returning(PM.positive, PM.negative)
-        .cte("changed_pair")
-    )
+    changed = _changed_pair(pair_row)
     day_row = pg_insert(reputation_days).from_select(
         ["seller_id", "day", *_DAY_SUMS],
         select(
@@ -261,6 +240,21 @@ def _count_new_statement() -> Any:
         set_={c: getattr(D, c) + getattr(day_row.excluded, c) for c in _DAY_SUMS},
     ).cte("counted_day")
     return _add_points_and_totals(changed).add_cte(counted_day)
+
+
+def _changed_pair(pair_row: Any) -> Any:
+    """The pair-month upsert adding ``pair_row``'s counts, as a CTE of the new counts."""
+    return (
+        pair_row.on_conflict_do_update(
+            index_elements=["seller_id", "buyer_id", "month"],
+            set_={
+                "positive": PM.positive + pair_row.excluded.positive,
+                "negative": PM.negative + pair_row.excluded.negative,
+            },
+        )
+        .returning(PM.positive, PM.negative)
+        .cte("changed_pair")
+    )
 
 
 def _add_points_and_totals(changed: Any) -> Any:
