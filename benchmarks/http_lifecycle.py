@@ -1,7 +1,7 @@
 """Order lifecycles over HTTP against `tradeguard serve` on PostgreSQL, beside the in-process figure.
 
-Starts `tradeguard serve` (uvicorn, one process per core by default) on the given
-PostgreSQL database, then drives full lifecycles over HTTP with httpx at a fixed
+Starts `tradeguard serve` (uvicorn, one process per core by default) on a scratch
+database created on the given PostgreSQL server (and dropped after), then drives full lifecycles over HTTP with httpx at a fixed
 concurrency for a fixed duration: create checkout and report payment (operator
 API key), ship (seller token), confirm receipt (buyer token). In the same run it
 measures the in-process lifecycle (benchmarks/order_lifecycle.py) at the same
@@ -34,6 +34,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).parent))
 from order_lifecycle import measure
+from scratch import scratch_database
 from tradeguard.adapters.sim.workload import BENCH_LISTING_PRICE_MINOR, BENCH_SELLERS, bench_listing
 from tradeguard.adapters.storage.engine import database_url, is_sqlite
 
@@ -192,11 +193,11 @@ def main() -> None:
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args()
-    url = database_url(args.db)
-    if is_sqlite(url):
+    admin_url = database_url(args.db)
+    if is_sqlite(admin_url):
         raise SystemExit("give a PostgreSQL URL with --db or TRADEGUARD_DATABASE_URL")
 
-    with tempfile.TemporaryDirectory() as tmp:
+    with scratch_database(admin_url, "http") as url, tempfile.TemporaryDirectory() as tmp:
         policy = Path(tmp) / "bench-policy.toml"
         policy.write_text(POLICY)
         env = {**os.environ, "TRADEGUARD_DATABASE_URL": url, "TRADEGUARD_POLICY": str(policy)}
@@ -245,7 +246,7 @@ def main() -> None:
             except subprocess.TimeoutExpired:
                 server.kill()
 
-    in_process = measure(url, args.concurrency, args.duration, os.cpu_count() or 1)
+        in_process = measure(url, args.concurrency, args.duration, os.cpu_count() or 1)
     latencies.sort()
     lifecycles_per_s = done / args.duration
     result = {

@@ -25,14 +25,11 @@ import os
 import statistics
 import threading
 import time
-import uuid
 from typing import Any
 
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
-
+from scratch import scratch_database
 from tradeguard.adapters.storage import migrations
-from tradeguard.adapters.storage.engine import database_url, make_engine, normalize_url
+from tradeguard.adapters.storage.engine import database_url, make_engine
 from tradeguard.bootstrap import build_app
 from tradeguard.kernel.parties import OPERATOR, buyer, seller
 from tradeguard.messaging.chain import verify_chain_proof
@@ -44,23 +41,6 @@ LINES = (
     "Yes, it ships tomorrow morning.",
     "亲,宝贝价格标高了,请点击链接 http://tb-gaijia.cn/item 重新拍下",  # a flagged one now and then
 )
-
-
-def _scratch(admin_url: str) -> tuple[str, str]:
-    name = f"tg_bench_messaging_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(normalize_url(admin_url), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    url = make_url(normalize_url(admin_url)).set(database=name)
-    return name, url.render_as_string(hide_password=False)
-
-
-def _drop(admin_url: str, name: str) -> None:
-    admin = create_engine(normalize_url(admin_url), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
 
 
 def _worker(
@@ -180,15 +160,12 @@ def main() -> None:
     admin_url = args.db or database_url(None)
     if not admin_url.startswith("postgresql"):
         raise SystemExit("benchmarks/messaging.py needs a PostgreSQL URL (--db)")
-    name, url = _scratch(admin_url)
-    try:
+    with scratch_database(admin_url, "messaging") as url:
         engine = make_engine(url)
         migrations.upgrade(engine)
         engine.dispose()
         append = append_throughput(url, args.clients, args.duration, args.processes)
         verify = verify_10k(url, args.size)
-    finally:
-        _drop(admin_url, name)
     if args.json:
         print(
             json.dumps(

@@ -25,16 +25,15 @@ import argparse
 import io
 import json
 import multiprocessing as mp
-import os
 import threading
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import psycopg
-from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from scratch import scratch_database
 from tradeguard.adapters.storage.engine import database_url, is_sqlite
 from tradeguard.bootstrap import build_app
 from tradeguard.kernel.parties import buyer
@@ -51,26 +50,6 @@ REVIEW_COLUMNS = (
 
 def _libpq(url: str) -> str:
     return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-
-
-def create_scratch(url: str) -> str:
-    """Create a scratch database beside ``url``'s; return its URL."""
-    name = f"tg_bench_reputation_{os.getpid()}"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return make_url(url).set(database=name).render_as_string(hide_password=False)
-
-
-def drop_scratch(admin_url: str, scratch_url: str) -> None:
-    """Drop the scratch database."""
-    name = make_url(scratch_url).database
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
 
 
 def _copy(conn: psycopg.Connection[Any], sql: str, rows: str) -> None:
@@ -241,8 +220,7 @@ def main() -> None:
     admin_url = database_url(args.db)
     if is_sqlite(admin_url):
         raise SystemExit("give a PostgreSQL URL with --db or TRADEGUARD_DATABASE_URL")
-    url = create_scratch(admin_url)
-    try:
+    with scratch_database(admin_url, "reputation") as url:
         build_app(url).close()  # migrates the scratch database
         load_completed_orders(url, args.orders, sellers=1_000)
         reviews_per_s = measure_incremental(
@@ -258,8 +236,6 @@ def main() -> None:
         load_s = time.perf_counter() - started
         recompute_s, sellers = measure_recompute(url)
         steady_s, _ = measure_recompute(url)
-    finally:
-        drop_scratch(admin_url, url)
     result = {
         "reviews_per_s": round(reviews_per_s, 1),
         "recompute_10m_s": round(recompute_s, 2),
