@@ -274,7 +274,7 @@ def _add_points_and_totals(changed: Any) -> Any:
     both = pg_insert(seller_reputation).from_select(
         ["seller_id", "review_points", *_SELLER_SUMS, "updated_at"],
         select(
-            cast(bindparam("seller_id"), String),
+            _typed("seller_id", String),
             cast(points, BigInteger),
             *(bindparam(c, type_=seller_reputation.c[c].type) for c in _SELLER_SUMS),
             bindparam("at", type_=seller_reputation.c.updated_at.type),
