@@ -13,9 +13,9 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import bindparam, func, select, text
 
-from tradeguard.adapters.storage.sql import Sql
+from tradeguard.adapters.storage.sql import Prepared, Sql
 from tradeguard.adapters.storage.tables.ledger import ledger_accounts
 from tradeguard.adapters.storage.uow import SqlUnitOfWork, SqlUnits
 from tradeguard.kernel.errors import AlreadyExists
@@ -203,3 +203,71 @@ def test_sql_outside_a_pipeline_needs_no_transaction_block(database: Database) -
         sql.abandon_transaction()
         sql.end_transaction_block()
         assert sql.scalar(select(func.count()).select_from(ledger_accounts)) == 0
+
+
+# -- held sends and per-statement cursors (PostgreSQL) ------------------------------------------
+
+_COUNT_ACCOUNTS = Prepared(select(func.count()).select_from(ledger_accounts))
+_ADD_ACCOUNT = Prepared(
+    ledger_accounts.insert().values(
+        {c: bindparam(c) for c in ("address", "currency", "kind", "balance_minor", "created_at")}
+    )
+)
+
+
+def _needs_postgresql(database: Database) -> None:
+    if database.backend != "postgresql":
+        pytest.skip("pipelines and psycopg cursors are PostgreSQL's")
+
+
+def test_writes_wait_in_the_pipeline_until_a_read_and_the_read_sees_them(
+    database: Database,
+) -> None:
+    _needs_postgresql(database)
+    units = SqlUnits(database.engine)
+
+    def work(uow: SqlUnitOfWork) -> tuple[int, int]:
+        uow.sql.run(_ADD_ACCOUNT, _account("buyer:b1:funding"))
+        uow.sql.run_many(_ADD_ACCOUNT, [_account("buyer:b2:funding")])
+        raw: Any = uow.connection.connection.dbapi_connection
+        held = len(raw._pipeline.command_queue)  # queued in the driver, not yet sent
+        return held, int(uow.sql.scalar(_COUNT_ACCOUNTS))
+
+    held, seen = units.run(work)
+    assert held == 2
+    assert seen == 2
+    assert _addresses(database) == ["buyer:b1:funding", "buyer:b2:funding"]
+
+
+def test_a_held_write_that_fails_undoes_the_unit_and_names_its_constraint(
+    database: Database,
+) -> None:
+    _needs_postgresql(database)
+    units = SqlUnits(database.engine, retries=0)
+
+    def work(uow: SqlUnitOfWork) -> None:
+        uow.sql.run(_ADD_ACCOUNT, _account("buyer:b1:funding"))
+        uow.sql.run(_ADD_ACCOUNT, _account("buyer:b1:funding"))  # same key: refused at the Sync
+
+    with pytest.raises(AlreadyExists):
+        units.run(work)
+    assert _addresses(database) == []
+    # and the pool's next unit works on a healthy connection
+    units.run(lambda uow: uow.sql.run(_ADD_ACCOUNT, _account("buyer:b2:funding")))
+    assert _addresses(database) == ["buyer:b2:funding"]
+
+
+def test_a_statement_keeps_its_own_cursor_on_a_pooled_connection(database: Database) -> None:
+    _needs_postgresql(database)
+    units = SqlUnits(database.engine)
+
+    def cursor_of(uow: SqlUnitOfWork) -> Any:
+        uow.sql.scalar(_COUNT_ACCOUNTS)
+        return uow.sql._cursor(_COUNT_ACCOUNTS.compiled(uow.connection.dialect), reading=True)
+
+    with database.engine.connect():
+        # with one connection lent elsewhere, both units below borrow the same other one
+        first = units.run(cursor_of)
+        second = units.run(cursor_of)
+    assert first is second
+    assert first.pgresult is None  # the read's result was let go once its rows were taken

@@ -129,6 +129,7 @@ def _run_pipelined(connection: Connection, work: Callable[[SqlUnitOfWork], T]) -
     try:
         with _discard_on_server_error(connection), raw.pipeline():
             unit = SqlUnitOfWork(connection)
+            unit.sql.hold_sends()
             try:
                 result = work(unit)
             except BaseException:
