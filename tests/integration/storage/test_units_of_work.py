@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from sqlalchemy import bindparam, func, select, text
 
+from tradeguard.adapters.storage.engine import make_engine
 from tradeguard.adapters.storage.sql import Prepared, Sql
 from tradeguard.adapters.storage.tables.ledger import ledger_accounts
 from tradeguard.adapters.storage.uow import SqlUnitOfWork, SqlUnits
@@ -259,15 +260,17 @@ def test_a_held_write_that_fails_undoes_the_unit_and_names_its_constraint(
 
 def test_a_statement_keeps_its_own_cursor_on_a_pooled_connection(database: Database) -> None:
     _needs_postgresql(database)
-    units = SqlUnits(database.engine)
+    engine = make_engine(database.url, pool_size=1)  # one pooled connection for both units
+    units = SqlUnits(engine)
 
     def cursor_of(uow: SqlUnitOfWork) -> Any:
         uow.sql.scalar(_COUNT_ACCOUNTS)
         return uow.sql._cursor(_COUNT_ACCOUNTS.compiled(uow.connection.dialect), reading=True)
 
-    with database.engine.connect():
-        # with one connection lent elsewhere, both units below borrow the same other one
+    try:
         first = units.run(cursor_of)
         second = units.run(cursor_of)
+    finally:
+        engine.dispose()
     assert first is second
     assert first.pgresult is None  # the read's result was let go once its rows were taken

@@ -114,13 +114,10 @@ class Sql:
         self.dialect = connection.dialect.name
         self.is_postgresql = self.dialect == "postgresql"
         self._raw: Any = connection.connection.dbapi_connection if self.is_postgresql else None
-        # Reused for the unit's lifetime: creating a psycopg cursor costs as much as binding a query.
-        self._reader: Any = (
-            self._raw.cursor(row_factory=namedtuple_row) if self._raw is not None else None
-        )
-        self._writer: Any = self._raw.cursor() if self._raw is not None else None
-        self._own_cursors: dict[tuple[_CompiledPg, bool], Any] = (
-            _own_cursors(connection.connection.info, self._raw) if self._raw is not None else {}
+        # Kept with the pooled connection: creating a psycopg cursor costs as much as binding
+        # a query, so no unit makes one for a statement the connection already ran.
+        self._cursors: dict[tuple[_CompiledPg | None, bool], Any] = (
+            _cursors_of(connection.connection.info, self._raw) if self._raw is not None else {}
         )
         self._in_block = False
         #: The psycopg pipeline whose statements this unit holds back (see :meth:`hold_sends`).
@@ -147,10 +144,9 @@ class Sql:
         self._execute(cursor, compiled, params)
         self._send_held()
         found = list(cursor.fetchall())
-        if compiled.lasting:
-            # A statement's own cursor outlives the unit: let go of the server's result now
-            # rather than at the statement's next run on this connection.
-            cursor._reset()
+        # The cursor outlives the unit: let go of the server's result now rather than at the
+        # cursor's next run on this connection.
+        cursor._reset()
         return found
 
     def first(self, stmt: Statement, params: Params | None = None) -> Any | None:
@@ -171,22 +167,25 @@ class Sql:
         compiled = self._compile(stmt)
         self._execute(self._cursor(compiled, reading=False), compiled, params)
 
-    def _cursor(self, compiled: _CompiledPg, *, reading: bool) -> Any:
+    def _cursor(self, compiled: _CompiledPg | None, *, reading: bool) -> Any:
         """The cursor to run ``compiled`` on: its own, for a statement compiled once.
 
         psycopg starts a cursor's parameter adapters afresh whenever the cursor runs a
         different query than its last, and looking them up again cost more than the
         rest of binding. A cursor that only ever runs one statement keeps them; the
-        pool lends a connection, and so its cursors, to one unit at a time.
+        pool lends a connection, and so its cursors, to one unit at a time. Statements
+        compiled per call (and transaction control, ``compiled=None``) share one.
         """
-        if not compiled.lasting:
-            return self._reader if reading else self._writer
-        key = (compiled, reading)
-        cursor = self._own_cursors.get(key)
+        key = (compiled if compiled is not None and compiled.lasting else None, reading)
+        cursor = self._cursors.get(key)
         if cursor is None:
             cursor = self._raw.cursor(row_factory=namedtuple_row) if reading else self._raw.cursor()
-            self._own_cursors[key] = cursor
+            self._cursors[key] = cursor
         return cursor
+
+    @property
+    def _writer(self) -> Any:
+        return self._cursor(None, reading=False)
 
     def hold_sends(self) -> None:
         """Let the unit's statements wait in its pipeline and leave in one send.
@@ -290,13 +289,13 @@ class Sql:
         return out
 
 
-def _own_cursors(info: dict[Any, Any], raw: Any) -> dict[tuple[_CompiledPg, bool], Any]:
-    """The per-statement cursors of a pooled psycopg connection (kept in the pool's info)."""
+def _cursors_of(info: dict[Any, Any], raw: Any) -> dict[tuple[_CompiledPg | None, bool], Any]:
+    """The cursors of a pooled psycopg connection, by statement (kept in the pool's info)."""
     found = info.get(_CURSORS_KEY)
     if found is None or found[0] is not raw:
         found = (raw, {})
         info[_CURSORS_KEY] = found
-    cursors: dict[tuple[_CompiledPg, bool], Any] = found[1]
+    cursors: dict[tuple[_CompiledPg | None, bool], Any] = found[1]
     return cursors
 
 
