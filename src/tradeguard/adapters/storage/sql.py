@@ -198,7 +198,8 @@ class Sql:
         cost ~25 % less client CPU and ~30 % less server CPU that way. Statements run
         in the order they were executed either way, so a read still sees every write
         before it. This relies on psycopg internals (queueing a statement without its
-        send); without them the unit sends each statement at once, as before.
+        send), hence the ``<3.4`` pin in pyproject.toml; where they are missing the unit
+        sends each statement at once, as before.
         """
         pipeline = getattr(self._raw, "_pipeline", None)
         if _CAN_HOLD_SENDS and isinstance(getattr(pipeline, "command_queue", None), deque):
