@@ -235,7 +235,7 @@ def test_writes_wait_in_the_pipeline_until_a_read_and_the_read_sees_them(
         return held, int(uow.sql.scalar(_COUNT_ACCOUNTS))
 
     held, seen = units.run(work)
-    assert held == 2
+    assert held >= 2  # both writes (and a PREPARE, when psycopg's threshold is reached)
     assert seen == 2
     assert _addresses(database) == ["buyer:b1:funding", "buyer:b2:funding"]
 
