@@ -8,7 +8,7 @@ import threading
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TextIO
 
 import structlog
 from fastapi import FastAPI
@@ -225,9 +225,10 @@ def _document_problems_as_problem_json(api: FastAPI) -> None:
     api.openapi = openapi  # type: ignore[method-assign]
 
 
-def configure_logging(level: int = logging.INFO) -> None:
-    """One JSON object per line on stdout (structlog)."""
-    logging.basicConfig(format="%(message)s", stream=sys.stdout, level=level)
+def configure_logging(level: int = logging.INFO, stream: TextIO | None = None) -> None:
+    """One JSON object per line on ``stream`` (default stdout), through structlog."""
+    stream = stream or sys.stdout
+    logging.basicConfig(format="%(message)s", stream=stream, level=level)
     logging.getLogger("alembic").setLevel(logging.WARNING)
     structlog.configure(
         processors=[
@@ -238,6 +239,6 @@ def configure_logging(level: int = logging.INFO) -> None:
             structlog.processors.JSONRenderer(ensure_ascii=False),
         ],
         wrapper_class=structlog.make_filtering_bound_logger(level),
-        logger_factory=structlog.PrintLoggerFactory(sys.stdout),
+        logger_factory=structlog.PrintLoggerFactory(stream),
         cache_logger_on_first_use=True,
     )
