@@ -3,16 +3,17 @@
 Runs the same lifecycle (create checkout, report payment, ship, confirm receipt)
 ``--lifecycles`` times through the service layer and as many times through the ASGI
 application `tradeguard serve` runs (the gateway, FastAPI routing, dependencies,
-validation, serialisation, logging and metrics), one after the other on a single
+validation, serialisation, logging and metrics), the two taking turns on a single
 client, and prints the client-side CPU per lifecycle of each path and their ratio.
 PostgreSQL's own work is not counted (it is the same on both paths), nor are the
 HTTP parser and socket, which uvicorn and the kernel add on top.
 
-Where `http_lifecycle.py` needs the whole machine and drifts with it, this figure
-moves little from run to run, so it suits a paired A/B (benchmarks/ab.py):
+Where `http_lifecycle.py` needs the whole machine and drifts with it, the ratio
+moves little from run to run (a slow spell of the VM weighs on both paths), so it
+suits a paired A/B (benchmarks/ab.py):
 
     python benchmarks/api_overhead.py --db postgresql://postgres@127.0.0.1:5432/test --json
-    python benchmarks/ab.py --base HEAD --key api_cpu_us_per_lifecycle --lower-is-better -- \\
+    python benchmarks/ab.py --base HEAD --key api_over_service --lower-is-better -- \\
         python benchmarks/api_overhead.py --db postgresql://postgres@127.0.0.1:5432/test --json
 """
 
@@ -156,21 +157,28 @@ async def http_lifecycles(
 
 
 def cpu_per_lifecycle(
-    run: Callable[[int, int], None], count: int, rounds: int
-) -> tuple[float, float]:
-    """Medians over ``rounds`` of the process's user and system CPU seconds per lifecycle.
+    paths: dict[str, Callable[[int, int], None]], count: int, rounds: int
+) -> dict[str, list[tuple[float, float]]]:
+    """Each path's (user, system) CPU seconds per lifecycle, round by round.
 
-    One warm-up round comes first (imports, prepared statements, caches).
+    The paths take turns within each round, so a machine drifting in speed (a VM's
+    neighbours) weighs on all of them alike; one warm-up round comes first (imports,
+    prepared statements, caches).
     """
-    run(count // 4 or 1, 0)
-    user, system = [], []
-    for r in range(rounds):
-        before = os.times()
-        run(count, (r + 1) * count)
-        after = os.times()
-        user.append((after.user - before.user) / count)
-        system.append((after.system - before.system) / count)
-    return statistics.median(user), statistics.median(system)
+    for run in paths.values():
+        run(count // 4 or 1, 0)
+    figures: dict[str, list[tuple[float, float]]] = {name: [] for name in paths}
+    first = count
+    for _ in range(rounds):
+        for name, run in paths.items():
+            before = os.times()
+            run(count, first)
+            after = os.times()
+            first += count
+            figures[name].append(
+                ((after.user - before.user) / count, (after.system - before.system) / count)
+            )
+    return figures
 
 
 def main() -> None:
@@ -178,8 +186,10 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--db", help="PostgreSQL URL (default: TRADEGUARD_DATABASE_URL)")
-    parser.add_argument("--lifecycles", type=int, default=300, help="per round (default 300)")
-    parser.add_argument("--rounds", type=int, default=3, help="rounds per path (default 3)")
+    parser.add_argument(
+        "--lifecycles", type=int, default=200, help="per path and round (default 200)"
+    )
+    parser.add_argument("--rounds", type=int, default=3, help="rounds (default 3)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args()
     admin_url = database_url(args.db)
@@ -228,21 +238,32 @@ def main() -> None:
                 for n in range(first, first + count):
                     run_lifecycle(app, timings, n % BUYERS, n)
 
-            service = cpu_per_lifecycle(in_process, args.lifecycles, args.rounds)
-            api = cpu_per_lifecycle(over_http, args.lifecycles, args.rounds)
+            figures = cpu_per_lifecycle(
+                {"service": in_process, "api": over_http}, args.lifecycles, args.rounds
+            )
             loop.close()
         finally:
             app.close()
 
-    service_cpu, api_cpu = sum(service), sum(api)
+    def median_us(path: str, part: Callable[[tuple[float, float]], float]) -> int:
+        return round(statistics.median(part(f) for f in figures[path]) * 1e6)
+
+    service_cpu = median_us("service", sum)
+    api_cpu = median_us("api", sum)
     result = {
         "lifecycles": args.lifecycles,
-        "service_cpu_us_per_lifecycle": round(service_cpu * 1e6),
-        "service_system_us_per_lifecycle": round(service[1] * 1e6),
-        "api_cpu_us_per_lifecycle": round(api_cpu * 1e6),
-        "api_system_us_per_lifecycle": round(api[1] * 1e6),
-        "api_added_cpu_us_per_request": round((api_cpu - service_cpu) * 1e6 / 4),
-        "api_over_service": round(api_cpu / service_cpu, 3),
+        "service_cpu_us_per_lifecycle": service_cpu,
+        "service_system_us_per_lifecycle": median_us("service", lambda f: f[1]),
+        "api_cpu_us_per_lifecycle": api_cpu,
+        "api_system_us_per_lifecycle": median_us("api", lambda f: f[1]),
+        "api_added_cpu_us_per_request": round((api_cpu - service_cpu) / 4),
+        # Per round, then the median: the two paths of one round ran side by side.
+        "api_over_service": round(
+            statistics.median(
+                sum(a) / sum(s) for a, s in zip(figures["api"], figures["service"], strict=True)
+            ),
+            3,
+        ),
     }
     if args.json:
         print(json.dumps(result))
