@@ -190,6 +190,11 @@ def main() -> None:
         "--lifecycles", type=int, default=200, help="per path and round (default 200)"
     )
     parser.add_argument("--rounds", type=int, default=3, help="rounds (default 3)")
+    parser.add_argument(
+        "--inline",
+        action="store_true",
+        help="run blocking work on the event loop, as `serve --inline` does",
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args()
     admin_url = database_url(args.db)
@@ -213,7 +218,7 @@ def main() -> None:
         app: App = build_app(url, policy=policy, pool_size=4)
         try:
             register_bench_listings(app)
-            gateway = create_api(app)
+            gateway = create_api(app, inline=args.inline)
             _, plaintext = app.access.create_api_key("api-overhead", ["orders", "payments"])
             operator = f"Bearer {plaintext}"
             auth = gateway.authenticator

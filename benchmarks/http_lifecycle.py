@@ -1,7 +1,9 @@
 """Order lifecycles over HTTP against `tradeguard serve` on PostgreSQL, beside the in-process figure.
 
-Starts `tradeguard serve` (uvicorn, one process per core by default) on a scratch
-database created on the given PostgreSQL server (and dropped after), then drives full lifecycles over HTTP with httpx at a fixed
+Starts `tradeguard serve` as we recommend running it on PostgreSQL (`--inline`,
+two processes per core; `--threaded` for the thread-pool model, one process per
+core) on a scratch database created on the given PostgreSQL server (and dropped
+after), then drives full lifecycles over HTTP with httpx at a fixed
 concurrency for a fixed duration: create checkout and report payment (operator
 API key), ship (seller token), confirm receipt (buyer token). In the same run it
 measures the in-process lifecycle (benchmarks/order_lifecycle.py) at the same
@@ -186,13 +188,19 @@ def main() -> None:
         "--duration", type=float, default=15.0, help="seconds of measurement (default 15)"
     )
     parser.add_argument(
+        "--threaded",
+        action="store_true",
+        help="serve requests from thread pools (serve without --inline)",
+    )
+    parser.add_argument(
         "--workers",
         type=int,
-        default=os.cpu_count() or 1,
-        help="uvicorn processes (default: cores)",
+        help="uvicorn processes (default: two per core inline, one per core threaded)",
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args()
+    cores = os.cpu_count() or 1
+    workers = args.workers or (cores if args.threaded else 2 * cores)
     admin_url = database_url(args.db)
     if is_sqlite(admin_url):
         raise SystemExit("give a PostgreSQL URL with --db or TRADEGUARD_DATABASE_URL")
@@ -224,13 +232,14 @@ def main() -> None:
                 "--port",
                 str(port),
                 "--workers",
-                str(args.workers),
+                str(workers),
                 "--policy",
                 str(policy),
+                *([] if args.threaded else ["--inline"]),
             ],
             env={
                 **env,
-                "TRADEGUARD_POOL_SIZE": str(max(4, args.concurrency // max(1, args.workers) + 4)),
+                "TRADEGUARD_POOL_SIZE": str(max(4, args.concurrency // workers + 4)),
             },
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -246,7 +255,7 @@ def main() -> None:
             except subprocess.TimeoutExpired:
                 server.kill()
 
-        in_process = measure(url, args.concurrency, args.duration, os.cpu_count() or 1)
+        in_process = measure(url, args.concurrency, args.duration, cores)
     latencies.sort()
     lifecycles_per_s = done / args.duration
     result = {

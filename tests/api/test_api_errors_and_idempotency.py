@@ -20,7 +20,10 @@ import jwt
 import pytest
 
 from tradeguard.access.model import Scope, StaffRole
+from tradeguard.adapters.api import auth as auth_module
 from tradeguard.adapters.api.app import create_api
+from tradeguard.adapters.api.auth import Authenticator
+from tradeguard.adapters.api.problems import ApiProblem
 from tradeguard.adapters.storage.idempotency import fingerprint_of
 from tradeguard.policy import build_policy
 
@@ -571,6 +574,57 @@ def test_a_participant_token_expires_after_the_ttl_it_was_minted_with(api) -> No
     api.problem(too_long, 422, "validation_failed")
     bad_party = api.post("/v1/tokens", json={"party": "staff:stf_1"})
     api.problem(bad_party, 422, "validation_failed")
+
+
+class _Monotonic:
+    """A stand-in for the auth module's ``time`` whose monotonic clock can be moved forward."""
+
+    def __init__(self) -> None:
+        self.ahead = 0.0
+
+    def time(self) -> float:
+        return time.time()
+
+    def monotonic(self) -> float:
+        return time.monotonic() + self.ahead
+
+
+def test_a_participant_token_is_verified_once_for_its_life_and_refused_after_it(
+    api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given: a ten-minute buyer token, and a count of signature checks
+    secret = api.app.access.server_secret("jwt-hs256")
+    authenticator = Authenticator(api.app.access, api.app.policy.access, secret)
+    token = jwt.encode(_claims("buyer:b1"), secret, algorithm="HS256")
+    clock, checks = _Monotonic(), []
+    verify = auth_module.jwt.decode
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        checks.append(kwargs.get("options", {}).get("verify_signature", True))
+        return verify(*args, **kwargs)
+
+    monkeypatch.setattr(auth_module, "time", clock)
+    monkeypatch.setattr(auth_module.jwt, "decode", counted)
+    # when: it is used, and again a minute later (other cached credentials last seconds)
+    first = authenticator.authenticate(f"Bearer {token}")
+    clock.ahead = 60
+    later = authenticator.authenticate(f"Bearer {token}")
+    # then: the same buyer, with the signature checked once
+    assert first == later
+    assert first is not None
+    assert first.key == "buyer:b1"
+    assert checks.count(True) == 1
+    # given: a token that expires in a second or two, checked and remembered
+    expires = int(time.time()) + 2
+    short = jwt.encode(_claims("buyer:b1", exp=expires), secret, algorithm="HS256")
+    assert authenticator.authenticate(f"Bearer {short}") == first
+    # when: it is used after it expired
+    time.sleep(max(0.0, expires - time.time()) + 0.05)
+    with pytest.raises(ApiProblem) as refused:
+        authenticator.authenticate(f"Bearer {short}")
+    # then
+    assert refused.value.code == "invalid_credentials"
+    assert "expired" in refused.value.detail
 
 
 # -- operations -----------------------------------------------------------------------------------

@@ -1,13 +1,17 @@
 """Idempotency-Key and payment confirmation under real concurrency (DESIGN.md §3, §15).
 
 The API is served by uvicorn on 127.0.0.1 and a free port, and 20 threads fire
-the same request at the same moment over real HTTP connections. PostgreSQL only:
+the same request at the same moment over real HTTP connections: to one server
+running requests in its thread pool, and in turn to two servers running them
+inline on their event loops (as `serve --inline --workers 2` does in two
+processes; here two event loops share the App). PostgreSQL only:
 SQLite has one writer, so its requests would queue behind each other instead of
 racing, and the row locks this checks do not exist there.
 """
 
 from __future__ import annotations
 
+import itertools
 import socket
 import threading
 import time
@@ -32,13 +36,13 @@ RACERS = 20
 class Served:
     """The API served by uvicorn in a background thread."""
 
-    def __init__(self, app: App) -> None:
+    def __init__(self, app: App, *, inline: bool = False) -> None:
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.sock.bind(("127.0.0.1", 0))
         self.base_url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
         config = uvicorn.Config(
-            app=create_api(app),
+            app=create_api(app, inline=inline),
             log_level="warning",
             access_log=False,
             lifespan="on",
@@ -72,24 +76,45 @@ class Served:
         self.sock.close()
 
 
-@pytest.fixture
-def served(app: App) -> Iterator[Served]:
-    """The default-policy app behind uvicorn."""
-    server = Served(app)
-    yield server
-    server.stop()
+class Alternating(httpx.BaseTransport):
+    """Send each request to the next server in turn, as a balancer in front of processes would."""
+
+    def __init__(self, servers: list[Served], limits: httpx.Limits) -> None:
+        self.ports = [httpx.URL(s.base_url).port for s in servers]
+        self.turns = itertools.count()
+        self.transport = httpx.HTTPTransport(limits=limits)
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        request.url = request.url.copy_with(port=self.ports[next(self.turns) % len(self.ports)])
+        return self.transport.handle_request(request)
+
+    def close(self) -> None:
+        self.transport.close()
+
+
+@pytest.fixture(params=["threaded", "inline"])
+def served(app: App, request: pytest.FixtureRequest) -> Iterator[list[Served]]:
+    """The default-policy app behind uvicorn: one threaded server, or two inline ones."""
+    if request.param == "threaded":
+        servers = [Served(app)]
+    else:
+        servers = [Served(app, inline=True), Served(app, inline=True)]
+    yield servers
+    for server in servers:
+        server.stop()
 
 
 @pytest.fixture
-def http(app: App, served: Served) -> Iterator[httpx.Client]:
+def http(app: App, served: list[Served]) -> Iterator[httpx.Client]:
     """A client of the served API with an all-scopes operator key."""
     _, key = app.access.create_api_key(
         "contract", ["orders", "payments", "tokens", "webhooks", "admin"]
     )
+    limits = httpx.Limits(max_connections=RACERS * 2, max_keepalive_connections=RACERS * 2)
     with httpx.Client(
-        base_url=served.base_url,
+        base_url=served[0].base_url,
         headers={"authorization": f"Bearer {key}"},
-        limits=httpx.Limits(max_connections=RACERS * 2, max_keepalive_connections=RACERS * 2),
+        transport=Alternating(served, limits),
         timeout=60,
     ) as client:
         yield client

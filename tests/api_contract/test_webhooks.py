@@ -23,7 +23,7 @@ import pytest
 from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
-from tradeguard.adapters.dispatch import WebhookDispatcher
+from tradeguard.adapters.dispatch import FAN_OUT_BATCH, WebhookDispatcher
 from tradeguard.adapters.net import resolve
 from tradeguard.bootstrap import App, build_app
 from tradeguard.events import rules
@@ -699,6 +699,36 @@ def test_with_no_endpoint_the_fan_out_passes_events_by_and_a_new_endpoint_gets_l
     # then: the endpoint gets the new order's event only
     assert [r.payload["type"] for r in receiver.at("/hooks")] == ["order.created"]
     assert len(deliveries(client, endpoint["id"])) == 1
+
+
+class _CountingFanOut:
+    """A webhook service whose fan-outs report the given event counts, then none."""
+
+    def __init__(self, counts: list[int]) -> None:
+        self.counts = counts
+        self.calls = 0
+
+    def fan_out(self, limit: int) -> int:
+        self.calls += 1
+        return self.counts.pop(0) if self.counts else 0
+
+    def claim(self, limit: int) -> list[Any]:
+        return []
+
+
+def test_a_dispatcher_pass_fans_out_again_only_after_a_full_batch() -> None:
+    # given: a busy outbox where each fan-out finds a few new events
+    busy = _CountingFanOut([3, 2, 4, 1])
+    # when: one pass runs
+    report = WebhookDispatcher(busy, resolve).run_once()  # type: ignore[arg-type]
+    # then: it fanned out once and left the newer events to the next pass
+    assert (busy.calls, report.events_fanned_out) == (1, 3)
+    # given: a backlog of two full batches and a short one
+    backlog = _CountingFanOut([FAN_OUT_BATCH, FAN_OUT_BATCH, 7, 5])
+    # when: one pass runs
+    report = WebhookDispatcher(backlog, resolve).run_once()  # type: ignore[arg-type]
+    # then: it kept going until the short batch
+    assert (backlog.calls, report.events_fanned_out) == (3, 2 * FAN_OUT_BATCH + 7)
 
 
 # -- SSRF ---------------------------------------------------------------------------------------

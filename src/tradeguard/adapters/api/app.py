@@ -148,8 +148,13 @@ def create_api(
     background_interval_s: float = 1.0,
     dispatcher: WebhookDispatcher | None = None,
     secret: str | None = None,
+    inline: bool = False,
 ) -> Gateway:
-    """Build the ASGI application: the FastAPI routes wrapped in the gateway middleware."""
+    """Build the ASGI application: the FastAPI routes wrapped in the gateway middleware.
+
+    ``inline`` runs each request's blocking work on the event loop instead of in a
+    worker thread (`serve --inline`; see :mod:`tradeguard.adapters.api.routing`).
+    """
     registry = CollectorRegistry()
     metrics = Metrics(registry)
     authenticator = Authenticator(
@@ -199,6 +204,7 @@ def create_api(
         clock=app.clock,
         metrics=metrics,
         limiter=RateLimiter(),
+        inline=inline,
     )
 
 

@@ -58,7 +58,7 @@ class Principal:
 @dataclass
 class _Cached:
     value: Any
-    at: float
+    until: float  #: time.monotonic() after which the entry is stale
 
 
 @dataclass
@@ -186,7 +186,12 @@ class Authenticator:
         except jwt.PyJWTError:
             raise ApiProblem("invalid_credentials", "The token is not valid.", CHALLENGE) from None
         principal = self._principal(claims)
-        self._put(_TOKEN_CACHE + token, (principal, float(claims["exp"])))
+        expires = float(claims["exp"])
+        # A participant token's principal follows from its signed claims alone, so it may be
+        # remembered for the token's whole life; a staff principal carries the account's role
+        # and state, which can change, so it is re-derived every few seconds.
+        ttl = expires - time.time() if principal.kind in ("buyer", "seller") else _CACHE_SECONDS
+        self._put(_TOKEN_CACHE + token, (principal, expires), ttl)
         return principal
 
     def _principal(self, claims: dict[str, Any]) -> Principal:
@@ -216,15 +221,15 @@ class Authenticator:
     def _get(self, key: str) -> _Cached | None:
         with self._lock:
             cached = self._cache.get(key)
-        if cached is not None and time.monotonic() - cached.at < _CACHE_SECONDS:
+        if cached is not None and time.monotonic() < cached.until:
             return cached
         return None
 
-    def _put(self, key: str, value: Any) -> None:
+    def _put(self, key: str, value: Any, ttl_s: float = _CACHE_SECONDS) -> None:
         with self._lock:
             if len(self._cache) > 10_000:
                 self._cache.clear()
-            self._cache[key] = _Cached(value, time.monotonic())
+            self._cache[key] = _Cached(value, time.monotonic() + ttl_s)
 
 
 _TOKEN_CACHE: Final = "token:"  # noqa: S105 - a cache key prefix, not a secret

@@ -20,13 +20,13 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-import anyio
 import structlog
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
 from tradeguard.access.policy import AccessPolicy
 from tradeguard.adapters.api.auth import CHALLENGE, Authenticator, Principal
 from tradeguard.adapters.api.problems import API_PROBLEMS, PROBLEM_JSON, ApiProblem, problem_body
+from tradeguard.adapters.api.routing import run_blocking, run_inline
 from tradeguard.adapters.storage.idempotency import (
     Claim,
     IdempotencyStore,
@@ -122,6 +122,8 @@ class Gateway:
     clock: Clock
     metrics: Metrics
     limiter: RateLimiter
+    #: Blocking work on the event loop rather than in threads (`serve --inline`; see routing).
+    inline: bool = False
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Handle one request."""
@@ -129,6 +131,7 @@ class Gateway:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
+        run_inline.set(self.inline)
         headers = {
             k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])
         }
@@ -186,9 +189,9 @@ class Gateway:
 
     async def _authenticate(self, authorization: str | None) -> Principal | None:
         # Tokens and remembered API keys are checked on the event loop (microseconds); only a
-        # credential that needs the database goes to a worker thread.
+        # credential that needs the database is blocking work.
         if self.authenticator.needs_lookup(authorization):
-            return await anyio.to_thread.run_sync(self.authenticator.authenticate, authorization)
+            return await run_blocking(self.authenticator.authenticate, authorization)
         return self.authenticator.authenticate(authorization)
 
     def _limit(self, principal: Principal | None, scope: Scope) -> None:
@@ -225,7 +228,7 @@ class Gateway:
         )
         fingerprint = fingerprint_of(scope["method"], path, body)
         now = self.clock.now()
-        claim = await anyio.to_thread.run_sync(
+        claim = await run_blocking(
             lambda: self.idempotency.claim(
                 principal.key,
                 key,
@@ -273,15 +276,15 @@ class Gateway:
         try:
             await self.app(scope, _replaying(body, receive), capture)
         except BaseException:
-            await anyio.to_thread.run_sync(self.idempotency.release, principal.key, key)
+            await run_blocking(self.idempotency.release, principal.key, key)
             raise
         status = captured["status"]
         if status >= 500 or status == 429:
             # Nothing was decided: let a retry with the same key run again.
-            await anyio.to_thread.run_sync(self.idempotency.release, principal.key, key)
+            await run_blocking(self.idempotency.release, principal.key, key)
             return
         response = StoredResponse(status, b"".join(captured["body"]).decode(), captured["headers"])
-        await anyio.to_thread.run_sync(self.idempotency.complete, principal.key, key, response)
+        await run_blocking(self.idempotency.complete, principal.key, key, response)
 
     def _observe(
         self,

@@ -35,4 +35,8 @@ def app_from_environment() -> Gateway:
     app = build_app(
         os.environ.get("TRADEGUARD_DATABASE_URL") or None, policy=policy, pool_size=pool
     )
-    return create_api(app, background=os.environ.get("TRADEGUARD_BACKGROUND", "1") == "1")
+    return create_api(
+        app,
+        background=os.environ.get("TRADEGUARD_BACKGROUND", "1") == "1",
+        inline=os.environ.get("TRADEGUARD_INLINE") == "1",
+    )

@@ -37,6 +37,18 @@ def serve(
     dev: Annotated[
         bool, typer.Option("--dev", help="Development mode: webhooks may target localhost.")
     ] = False,
+    inline: Annotated[
+        bool,
+        typer.Option(
+            "--inline",
+            help=(
+                "Run each request's database work on its process's event loop, not in a"
+                " thread: one request at a time per process and no thread hand-offs. Faster"
+                " on PostgreSQL with about two --workers per core; a slow request holds up"
+                " the others of its process."
+            ),
+        ),
+    ] = False,
     db: DbOption = None,
     policy: PolicyOption = None,
     preset: PresetOption = None,
@@ -44,7 +56,11 @@ def serve(
     """Serve the HTTP API (FastAPI on uvicorn), with the deadline worker and webhook dispatcher.
 
     Each API process runs its own worker and dispatcher unless --no-worker; on
-    PostgreSQL they share the work safely (FOR UPDATE SKIP LOCKED).
+    PostgreSQL they share the work safely (FOR UPDATE SKIP LOCKED). By default each
+    process serves many requests at once from a thread pool; with --inline it serves
+    one at a time without threads, and it takes several processes per core to keep
+    the cores busy while requests wait on the database (e.g. --inline --workers 4 on
+    two cores).
     """
     import uvicorn
 
@@ -66,6 +82,7 @@ def serve(
         os.environ["TRADEGUARD_POLICY_PRESET"] = preset
     os.environ["TRADEGUARD_BACKGROUND"] = "0" if no_worker else "1"
     os.environ["TRADEGUARD_DEV"] = "1" if dev else "0"
+    os.environ["TRADEGUARD_INLINE"] = "1" if inline else "0"
     err.print(
         f"serving TradeGuard on http://{host}:{port} (docs at /docs, OpenAPI at /openapi.json)"
     )

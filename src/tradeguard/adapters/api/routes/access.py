@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, status
+from fastapi import Path, status
 
 from tradeguard.adapters.api.deps import (
     COMMON,
@@ -16,6 +16,7 @@ from tradeguard.adapters.api.deps import (
     problems,
 )
 from tradeguard.adapters.api.problems import ApiProblem
+from tradeguard.adapters.api.routing import api_router
 from tradeguard.adapters.api.schemas import (
     ApiKeyCreate,
     ApiKeyCreated,
@@ -31,7 +32,7 @@ from tradeguard.adapters.api.schemas import (
 )
 from tradeguard.kernel.errors import NotFound
 
-router = APIRouter(prefix="/v1", responses=COMMON)
+router = api_router(prefix="/v1", responses=COMMON)
 
 KeyId = Annotated[str, Path(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_]+$")]
 

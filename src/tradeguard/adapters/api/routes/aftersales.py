@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, status
+from fastapi import Depends, Path, Query, status
 
 from tradeguard.access.model import Scope
 from tradeguard.adapters.api.auth import ALL_STAFF, Access, Principal
 from tradeguard.adapters.api.deps import COMMON, AppDep, Buyer, RequestKey, page_of
+from tradeguard.adapters.api.routing import api_router
 from tradeguard.adapters.api.schemas_aftersales import (
     RefundAgree,
     RefundAmend,
@@ -21,7 +22,7 @@ from tradeguard.adapters.api.schemas_aftersales import (
 )
 from tradeguard.aftersales.model import RefundFilter, RefundState
 
-router = APIRouter(prefix="/v1", responses=COMMON, tags=["refunds"])
+router = api_router(prefix="/v1", responses=COMMON, tags=["refunds"])
 
 OrderId = Annotated[str, Path(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_]+$")]
 RefundId = Annotated[

@@ -6,11 +6,12 @@ import base64
 import binascii
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query, Response, status
+from fastapi import Depends, Path, Query, Response, status
 
 from tradeguard.access.model import Scope, StaffRole
 from tradeguard.adapters.api.auth import ALL_STAFF, Access, Principal
 from tradeguard.adapters.api.deps import COMMON, AppDep, page_of
+from tradeguard.adapters.api.routing import api_router
 from tradeguard.adapters.api.schemas_disputes import (
     AppealCreate,
     CaseCreate,
@@ -31,7 +32,7 @@ from tradeguard.disputes.ports import CaseFilter
 from tradeguard.disputes.service import DecisionRequest
 from tradeguard.kernel.errors import ValidationFailed
 
-router = APIRouter(prefix="/v1", responses=COMMON)
+router = api_router(prefix="/v1", responses=COMMON)
 
 CaseId = Annotated[
     str,

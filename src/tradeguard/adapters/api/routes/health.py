@@ -4,18 +4,19 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Request, Response
+from fastapi import Path, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
 from tradeguard.adapters.api.deps import AppDep, problems
 from tradeguard.adapters.api.problems import API_PROBLEMS, STATUS_OF_KIND, ApiProblem
+from tradeguard.adapters.api.routing import api_router
 from tradeguard.adapters.api.schemas import Health
 from tradeguard.adapters.storage import migrations
 from tradeguard.kernel.errors import TradeGuardError
 
-router = APIRouter(tags=["operations"])
+router = api_router(tags=["operations"])
 
 
 @router.get("/healthz", summary="Liveness")

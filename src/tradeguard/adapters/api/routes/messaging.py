@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query, Response, status
+from fastapi import Depends, Path, Query, Response, status
 
 from tradeguard.access.model import Scope
 from tradeguard.adapters.api.auth import ALL_STAFF, Access, Principal
 from tradeguard.adapters.api.deps import COMMON, AppDep, page_of, problems
+from tradeguard.adapters.api.routing import api_router
 from tradeguard.adapters.api.schemas_messaging import (
     AttachmentCreate,
     AttachmentPublic,
@@ -28,7 +29,7 @@ from tradeguard.adapters.api.schemas_messaging import (
 )
 from tradeguard.messaging.model import MessageKind
 
-router = APIRouter(prefix="/v1", responses=COMMON)
+router = api_router(prefix="/v1", responses=COMMON)
 
 #: Start conversations and post: the operator (``orders``), buyers and sellers.
 Talker = Annotated[Principal, Depends(Access(operator=Scope.ORDERS, buyer=True, seller=True))]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, status
+from fastapi import Path, Query, status
 
 from tradeguard.adapters.api.deps import (
     COMMON,
@@ -17,6 +17,7 @@ from tradeguard.adapters.api.deps import (
     RequestKey,
     page_of,
 )
+from tradeguard.adapters.api.routing import api_router
 from tradeguard.adapters.api.schemas import (
     BalanceList,
     BalancePublic,
@@ -31,7 +32,7 @@ from tradeguard.adapters.api.schemas import (
 )
 from tradeguard.kernel.errors import ValidationFailed
 
-router = APIRouter(prefix="/v1", responses=COMMON)
+router = api_router(prefix="/v1", responses=COMMON)
 
 PayoutId = Annotated[str, Path(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_]+$")]
 

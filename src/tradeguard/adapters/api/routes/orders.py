@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, status
+from fastapi import Path, Query, status
 
 from tradeguard.adapters.api.deps import (
     COMMON,
@@ -20,6 +20,7 @@ from tradeguard.adapters.api.deps import (
     RequestKey,
     page_of,
 )
+from tradeguard.adapters.api.routing import api_router
 from tradeguard.adapters.api.schemas import (
     CancelCreate,
     CheckoutCreate,
@@ -44,7 +45,7 @@ from tradeguard.orders.model import OrderState
 from tradeguard.orders.ports import OrderFilter
 from tradeguard.orders.rules import CartLine
 
-router = APIRouter(prefix="/v1", responses=COMMON)
+router = api_router(prefix="/v1", responses=COMMON)
 
 OrderId = Annotated[
     str,

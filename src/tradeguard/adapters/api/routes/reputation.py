@@ -11,11 +11,12 @@ from __future__ import annotations
 from html import escape
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Path, Query, Response, status
+from fastapi import Depends, Path, Query, Response, status
 
 from tradeguard.access.model import Scope, StaffRole
 from tradeguard.adapters.api.auth import ALL_STAFF, Access, Principal
 from tradeguard.adapters.api.deps import COMMON, AppDep, page_of, problems
+from tradeguard.adapters.api.routing import api_router
 from tradeguard.adapters.api.schemas_reputation import (
     BuyerCreditPublic,
     BuyerRatingCreate,
@@ -50,8 +51,8 @@ from tradeguard.reputation.model import TrustBadge
 from tradeguard.reviews.model import DetailedRatings, Polarity, ReviewState
 from tradeguard.reviews.ports import ReviewFilter
 
-router = APIRouter(prefix="/v1", responses=COMMON)
-public_router = APIRouter(prefix="/v1/public", responses=problems(404, 422, 429, 503))
+router = api_router(prefix="/v1", responses=COMMON)
+public_router = api_router(prefix="/v1/public", responses=problems(404, 422, 429, 503))
 
 _MODERATORS = frozenset(
     {StaffRole.SUPPORT, StaffRole.ARBITRATOR, StaffRole.RISK_ANALYST, StaffRole.ADMIN}

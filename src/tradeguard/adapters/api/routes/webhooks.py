@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, status
+from fastapi import Path, Query, status
 
 from tradeguard.adapters.api.deps import COMMON, MAX_SEQUENCE, AppDep, OperatorWebhooks, page_of
+from tradeguard.adapters.api.routing import api_router
 from tradeguard.adapters.api.schemas import (
     EventPage,
     EventPublic,
@@ -18,7 +19,7 @@ from tradeguard.adapters.api.schemas import (
     WebhookEndpointPublic,
 )
 
-router = APIRouter(prefix="/v1", responses=COMMON)
+router = api_router(prefix="/v1", responses=COMMON)
 
 Id = Annotated[str, Path(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_]+$")]
 
