@@ -202,7 +202,7 @@ def main() -> None:
         raise SystemExit("give a PostgreSQL URL with --db or TRADEGUARD_DATABASE_URL")
 
     # The request log goes where `serve` sends it in production (a stream), here nowhere.
-    configure_logging(stream=open(os.devnull, "w"))  # noqa: SIM115 - lives as long as the run
+    configure_logging(stream=open(os.devnull, "wb"))  # noqa: SIM115 - lives as long as the run
     with scratch_database(admin_url, "api") as url:
         policy = load_policy(None, None)
         policy = policy.model_copy(

@@ -656,6 +656,17 @@ def test_metrics_count_requests_by_route_template(world) -> None:
     assert "tradeguard_http_request_duration_seconds_bucket" in response.text
 
 
+def test_metrics_count_requests_refused_before_routing_under_one_label(api) -> None:
+    # given: strangers probing made-up paths, which are refused before any route is chosen
+    for n in range(5):
+        assert api.get(f"/v1/probe-{n}/x", auth=api.NOBODY).status_code == 401
+    # when
+    text = api.get("/metrics", auth=api.NOBODY).text
+    # then: one series for all of them, none per path
+    assert "probe-" not in text
+    assert 'tradeguard_http_requests_total{method="GET",route="unmatched",status="401"} 5.0' in text
+
+
 def test_openapi_is_3_1_and_documents_every_route(api) -> None:
     # given
     app = create_api(api.app).app

@@ -7,6 +7,7 @@ loop. Either way the answers and the OpenAPI document are FastAPI's own.
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -68,19 +69,25 @@ def build(router: APIRouter, *, inline: bool = False) -> TestClient:
     return TestClient(app, raise_server_exceptions=False)
 
 
-@pytest.fixture(scope="module")
-def one_hop() -> TestClient:
-    return build(api_router())
+# Entered as context managers: one event loop thread serves all of a client's requests.
 
 
 @pytest.fixture(scope="module")
-def inline() -> TestClient:
-    return build(api_router(), inline=True)
+def one_hop() -> Iterator[TestClient]:
+    with build(api_router()) as client:
+        yield client
 
 
 @pytest.fixture(scope="module")
-def fastapi_default() -> TestClient:
-    return build(APIRouter())
+def inline() -> Iterator[TestClient]:
+    with build(api_router(), inline=True) as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+def fastapi_default() -> Iterator[TestClient]:
+    with build(APIRouter()) as client:
+        yield client
 
 
 def test_a_sync_endpoints_answer_is_rendered_in_the_thread_that_ran_it(

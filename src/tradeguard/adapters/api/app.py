@@ -8,8 +8,9 @@ import threading
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any, TextIO
+from typing import Any, BinaryIO
 
+import orjson
 import structlog
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
@@ -231,10 +232,14 @@ def _document_problems_as_problem_json(api: FastAPI) -> None:
     api.openapi = openapi  # type: ignore[method-assign]
 
 
-def configure_logging(level: int = logging.INFO, stream: TextIO | None = None) -> None:
-    """One JSON object per line on ``stream`` (default stdout), through structlog."""
-    stream = stream or sys.stdout
-    logging.basicConfig(format="%(message)s", stream=stream, level=level)
+def configure_logging(level: int = logging.INFO, stream: BinaryIO | None = None) -> None:
+    """One JSON object per line on ``stream`` (default stdout), through structlog.
+
+    Every request writes a line, so it is rendered by orjson into bytes and written
+    as such: a third of the cost of ``json.dumps`` and a text stream. The standard
+    library's loggers (uvicorn's, alembic's) keep writing their lines to stdout.
+    """
+    logging.basicConfig(format="%(message)s", stream=sys.stdout, level=level)
     logging.getLogger("alembic").setLevel(logging.WARNING)
     structlog.configure(
         processors=[
@@ -242,9 +247,9 @@ def configure_logging(level: int = logging.INFO, stream: TextIO | None = None) -
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             structlog.processors.dict_tracebacks,
-            structlog.processors.JSONRenderer(ensure_ascii=False),
+            structlog.processors.JSONRenderer(serializer=orjson.dumps),
         ],
         wrapper_class=structlog.make_filtering_bound_logger(level),
-        logger_factory=structlog.PrintLoggerFactory(stream),
+        logger_factory=structlog.BytesLoggerFactory(stream or sys.stdout.buffer),
         cache_logger_on_first_use=True,
     )

@@ -23,7 +23,7 @@ from typing import Annotated, Any, Final
 
 import jwt
 from fastapi import Depends, Request
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security import HTTPBearer
 
 from tradeguard.access.model import API_KEY_PREFIX, ApiKey, Scope, StaffAccount, StaffRole
 from tradeguard.access.policy import AccessPolicy
@@ -234,7 +234,23 @@ class Authenticator:
 
 _TOKEN_CACHE: Final = "token:"  # noqa: S105 - a cache key prefix, not a secret
 CHALLENGE: Final = {"WWW-Authenticate": 'Bearer realm="tradeguard"'}
-_bearer = HTTPBearer(
+
+
+class _DocumentedBearer(HTTPBearer):
+    """The bearer scheme as the OpenAPI document shows it; it does no work per request.
+
+    The gateway has already read and checked the Authorization header before any route
+    runs (the principal is in ``request.state``), so parsing it again here would only
+    cost time.
+    """
+
+    async def __call__(self, request: Request) -> None:  # type: ignore[override]
+        """Nothing to do: see the class docstring."""
+        return None
+
+
+_bearer = _DocumentedBearer(
+    scheme_name="HTTPBearer",
     auto_error=False,
     description="An operator API key (tgk_...), a participant token or a staff token.",
 )
@@ -255,7 +271,7 @@ class Access:
     async def __call__(
         self,
         request: Request,
-        _credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+        _documented: Annotated[None, Depends(_bearer)],
     ) -> Principal:
         """Check the caller against the rule; raise 401 or 403."""
         principal: Principal | None = getattr(request.state, "principal", None)

@@ -83,6 +83,23 @@ class Metrics:
             ["outcome"],
             registry=registry,
         )
+        self._series: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+
+    def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
+        """Count one request and its latency under its route template."""
+        key = (method, route, status)
+        series = self._series.get(key)
+        if series is None:
+            # ``labels()`` checks and looks the series up under a lock on every call; the
+            # children are stable objects, so each is looked up once.
+            series = (
+                self.requests.labels(method, route, str(status)),
+                self.latency.labels(method, route),
+            )
+            if len(self._series) < 10_000:
+                self._series[key] = series
+        series[0].inc()
+        series[1].observe(seconds)
 
 
 class RateLimiter:
@@ -295,10 +312,10 @@ class Gateway:
         request_id: str,
     ) -> None:
         elapsed = time.perf_counter() - started
-        route = scope.get("route")
-        template = getattr(route, "path", None) or ("unmatched" if status == 404 else scope["path"])
-        self.metrics.requests.labels(scope["method"], template, str(status)).inc()
-        self.metrics.latency.labels(scope["method"], template).observe(elapsed)
+        # A request refused before routing (bad credentials, say) has no route: it is counted
+        # as "unmatched" rather than under its raw path, which anyone could vary without end.
+        template = getattr(scope.get("route"), "path", None) or "unmatched"
+        self.metrics.observe_request(scope["method"], template, status, elapsed)
         if scope["path"] in _QUIET_PATHS and status < 400:
             return
         log.info(
