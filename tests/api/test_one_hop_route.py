@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from fastapi import APIRouter, FastAPI, status
+from fastapi import APIRouter, FastAPI, HTTPException, Response, status
 from fastapi.testclient import TestClient
 from pydantic import BaseModel, Field, field_serializer
 
@@ -53,6 +53,20 @@ def build(router: APIRouter, *, inline: bool = False) -> TestClient:
     async def asynchronous() -> Item:
         threads["event loop"] = threading.get_ident()
         return Item(id="a", price_minor=1)
+
+    @router.post("/accepted")
+    def accepted(body: Item, response: Response) -> Item:
+        response.status_code = status.HTTP_202_ACCEPTED
+        response.headers["x-queue"] = "7"
+        return body
+
+    @router.get("/sparse", response_model_exclude_none=True)
+    def sparse() -> Item:
+        return Item(id="s", price_minor=1)
+
+    @router.get("/refused")
+    def refused() -> Item:
+        raise HTTPException(status.HTTP_409_CONFLICT, "taken", headers={"retry-after": "1"})
 
     @router.delete("/items/{item_id}", status_code=status.HTTP_204_NO_CONTENT)
     def delete(item_id: str) -> None:
@@ -123,6 +137,9 @@ def test_an_inline_endpoint_runs_and_is_rendered_on_the_event_loop(inline) -> No
         ("GET", "/plain", None),
         ("GET", "/no-model", None),
         ("GET", "/async", None),
+        ("POST", "/accepted", {"id": "i2", "price_minor": 1}),
+        ("GET", "/sparse", None),
+        ("GET", "/refused", None),
         ("DELETE", "/items/i1", None),
     ],
 )
@@ -134,7 +151,8 @@ def test_answers_are_the_ones_fastapi_gives(
     for ours in (one_hop.request(method, path, json=body), inline.request(method, path, json=body)):
         # then: status, body and content type match, including a broken contract's 500
         assert (ours.status_code, ours.content) == (theirs.status_code, theirs.content)
-        assert ours.headers.get("content-type") == theirs.headers.get("content-type")
+        for header in ("content-type", "x-queue", "retry-after"):
+            assert ours.headers.get(header) == theirs.headers.get(header), header
 
 
 def test_the_openapi_document_is_the_one_fastapi_gives(one_hop, fastapi_default) -> None:

@@ -12,14 +12,16 @@ import structlog
 from tradeguard.adapters.api.app import configure_logging
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def request_log() -> Iterator[io.BytesIO]:
     """The request log, written where `serve` would write it (here: memory).
 
-    Configured once per module: the gateway's logger keeps the stream it first wrote to.
+    `serve` lets loggers keep their configuration once used; here they must not, or the
+    gateway's logger would keep writing to this test's stream after it.
     """
     written = io.BytesIO()
     configure_logging(stream=written)
+    structlog.configure(cache_logger_on_first_use=False)
     yield written
     structlog.reset_defaults()
 

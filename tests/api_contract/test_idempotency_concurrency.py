@@ -77,7 +77,11 @@ class Served:
 
 
 class Alternating(httpx.BaseTransport):
-    """Send each request to the next server in turn, as a balancer in front of processes would."""
+    """Send each request to the next server in turn, as a balancer in front of processes would.
+
+    Only the port changes (the Host header keeps the first server's): both serve one App.
+    An inline server runs one request at a time, so there the twenty racers meet as two.
+    """
 
     def __init__(self, servers: list[Served], limits: httpx.Limits) -> None:
         self.ports = [httpx.URL(s.base_url).port for s in servers]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -36,16 +37,20 @@ def operator_key(database: Any) -> str:
 
 
 @pytest.fixture
-def serving(database: Any, request: pytest.FixtureRequest) -> Iterator[httpx.Client]:
+def serving(
+    database: Any, request: pytest.FixtureRequest, tmp_path: Path
+) -> Iterator[httpx.Client]:
     """`tradeguard serve` with the test's options, on the test's database and a free port."""
     port = _free_port()
-    server = subprocess.Popen(  # noqa: S603 - our own entry point, our own arguments
-        [SERVE, "serve", "--port", str(port), *request.param],
-        env={**os.environ, "TRADEGUARD_DATABASE_URL": database.url},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    errors = tmp_path / "serve.err"
+    with errors.open("w") as stderr:
+        server = subprocess.Popen(  # noqa: S603 - our own entry point, our own arguments
+            [SERVE, "serve", "--port", str(port), *request.param],
+            env={**os.environ, "TRADEGUARD_DATABASE_URL": database.url},
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+            start_new_session=True,  # uvicorn's worker processes go with it on the way out
+        )
     try:
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
             until = time.monotonic() + 60
@@ -55,19 +60,17 @@ def serving(database: Any, request: pytest.FixtureRequest) -> Iterator[httpx.Cli
                         break
                 except httpx.TransportError:
                     pass
-                assert server.poll() is None, server.stderr.read() if server.stderr else ""
+                assert server.poll() is None, errors.read_text()
                 assert time.monotonic() < until, "serve did not become ready in 60 s"
                 time.sleep(0.2)
             yield client
     finally:
-        server.terminate()
+        os.killpg(server.pid, signal.SIGTERM)
         try:
             server.wait(timeout=30)
         except subprocess.TimeoutExpired:
-            server.kill()
+            os.killpg(server.pid, signal.SIGKILL)
             server.wait()
-        if server.stderr:
-            server.stderr.close()
 
 
 @pytest.mark.parametrize(

@@ -148,7 +148,9 @@ class Gateway:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        run_inline.set(self.inline)
+        # Reset on the way out: an in-process caller (a test client, a benchmark) may run
+        # the app in its own task and context.
+        inline = run_inline.set(self.inline)
         headers = {
             k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])
         }
@@ -202,6 +204,7 @@ class Gateway:
         except ApiProblem as problem:
             await _send_problem(send_with_id, scope, request_id, problem)
         finally:
+            run_inline.reset(inline)
             self._observe(scope, principal, status_holder["status"], started, request_id)
 
     async def _authenticate(self, authorization: str | None) -> Principal | None:

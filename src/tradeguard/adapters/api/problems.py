@@ -143,7 +143,7 @@ def problem_response(
     )
 
 
-def _domain(request: Request, exc: Exception) -> Response:
+async def _domain(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, TradeGuardError)  # noqa: S101 - registered for this type only
     status = STATUS_OF_KIND[exc.kind]
     details = {
@@ -153,14 +153,14 @@ def _domain(request: Request, exc: Exception) -> Response:
     return problem_response(request, status, exc.code, title, exc.message, details=details or None)
 
 
-def _api(request: Request, exc: Exception) -> Response:
+async def _api(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ApiProblem)  # noqa: S101 - registered for this type only
     return problem_response(
         request, exc.status, exc.code, exc.title, exc.detail, headers=exc.headers
     )
 
 
-def _validation(request: Request, exc: Exception) -> Response:
+async def _validation(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)  # noqa: S101 - registered for this type only
     errors = []
     for error in exc.errors():
@@ -172,7 +172,7 @@ def _validation(request: Request, exc: Exception) -> Response:
     return problem_response(request, status, "validation_failed", title, detail, errors=errors)
 
 
-def _http(request: Request, exc: Exception) -> Response:
+async def _http(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)  # noqa: S101 - registered for this type only
     code = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}.get(
         exc.status_code
@@ -190,13 +190,18 @@ def _http(request: Request, exc: Exception) -> Response:
     )
 
 
-def _unexpected(request: Request, exc: Exception) -> Response:
+async def _unexpected(request: Request, exc: Exception) -> Response:
     status, title, detail = API_PROBLEMS["internal_error"]
     return problem_response(request, status, "internal_error", title, detail)
 
 
 def install(app: FastAPI) -> None:
-    """Register the handlers that turn every error into problem+json."""
+    """Register the handlers that turn every error into problem+json.
+
+    They are ``async`` though they never wait: Starlette runs a plain ``def`` handler in
+    its thread pool, a hand-off that costs more than the handler (and that `serve
+    --inline` exists to avoid).
+    """
     app.add_exception_handler(TradeGuardError, _domain)
     app.add_exception_handler(ApiProblem, _api)
     app.add_exception_handler(RequestValidationError, _validation)

@@ -36,6 +36,7 @@ from typing import Any, TypeVar
 import anyio.to_thread
 from fastapi import APIRouter
 from fastapi.datastructures import DefaultPlaceholder
+from fastapi.dependencies.models import Dependant
 from fastapi.exceptions import ResponseValidationError
 from fastapi.routing import APIRoute
 from pydantic import TypeAdapter, ValidationError
@@ -45,9 +46,6 @@ from starlette.responses import Response
 run_inline: ContextVar[bool] = ContextVar("tradeguard_run_inline", default=False)
 
 T = TypeVar("T")
-
-#: Statuses whose responses carry no body (RFC 9110).
-_BODILESS = frozenset({204, 304})
 
 
 async def run_blocking(function: Callable[..., T], *args: Any) -> T:
@@ -74,9 +72,16 @@ class OneHopRoute(APIRoute):
             return await run_blocking(run, values)
 
         super().__init__(path, answered, **kwargs)
-        if self.response_model is not None and isinstance(self.response_class, DefaultPlaceholder):
+        if (
+            self.response_model is not None
+            and isinstance(self.response_class, DefaultPlaceholder)
+            and not _sets_response(self.dependant)
+        ):
             answer = _Answer(self)
-        # else: no model to check against, or a response class of its own; FastAPI renders it
+        # else FastAPI renders the answer: there is no model to check it against, the route
+        # has a response class of its own, or the endpoint or one of its dependencies takes
+        # FastAPI's ``Response`` parameter to set a status, headers or cookies, which FastAPI
+        # copies onto the response it renders (and would not onto one made here).
 
 
 def _blocks(endpoint: Callable[..., Any]) -> bool:
@@ -85,6 +90,13 @@ def _blocks(endpoint: Callable[..., Any]) -> bool:
         inspect.iscoroutinefunction(endpoint)
         or inspect.isgeneratorfunction(endpoint)
         or inspect.isasyncgenfunction(endpoint)
+    )
+
+
+def _sets_response(dependant: Dependant) -> bool:
+    """Whether the endpoint or any of its dependencies takes FastAPI's ``Response`` parameter."""
+    return dependant.response_param_name is not None or any(
+        _sets_response(sub) for sub in dependant.dependencies
     )
 
 
@@ -116,8 +128,8 @@ class _Answer:
         except ValidationError as exc:
             # The endpoint broke its own contract: FastAPI's error, so its 500 handling applies.
             raise ResponseValidationError(errors=exc.errors(), body=value) from exc
-        if self._status in _BODILESS:
-            return Response(status_code=self._status)
+        # FastAPI refuses a response model on a status without a body (204, 304), so there
+        # is always one to render here.
         return Response(
             content=self._adapter.dump_json(checked, **self._options),
             status_code=self._status,
