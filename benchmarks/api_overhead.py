@@ -34,10 +34,10 @@ from scratch import scratch_database
 from tradeguard.adapters.api.app import configure_logging, create_api
 from tradeguard.adapters.api.gateway import Gateway
 from tradeguard.adapters.sim.workload import (
-    BENCH_LISTING_PRICE_MINOR,
     BENCH_SELLERS,
     Timings,
-    bench_listing,
+    bench_checkout_body,
+    bench_payment_body,
     register_bench_listings,
     run_lifecycle,
 )
@@ -120,32 +120,11 @@ async def http_lifecycles(
         c = n % BUYERS
         s = (c * 7919 + n) % BENCH_SELLERS
         _, checkout = await client.request(
-            "POST",
-            "/v1/checkouts",
-            operator,
-            {
-                "buyer_id": f"api-b{c}",
-                "currency": "CNY",
-                "lines": [
-                    {
-                        "listing_id": bench_listing(s),
-                        "quantity": 1,
-                        "unit_price_minor": BENCH_LISTING_PRICE_MINOR,
-                    }
-                ],
-                "shipping_fees_minor": {f"bench-s{s}": 800},
-            },
+            "POST", "/v1/checkouts", operator, bench_checkout_body(f"api-b{c}", s)
         )
         group, order_id = checkout["payment_group_id"], checkout["orders"][0]["id"]
         await client.request(
-            "POST",
-            f"/v1/payment-groups/{group}/payment",
-            operator,
-            {
-                "amount_minor": checkout["total_minor"],
-                "currency": "CNY",
-                "payment_reference": f"psp-{group}",
-            },
+            "POST", f"/v1/payment-groups/{group}/payment", operator, bench_payment_body(checkout)
         )
         await client.request(
             "POST",

@@ -37,7 +37,12 @@ import httpx
 sys.path.insert(0, str(Path(__file__).parent))
 from order_lifecycle import measure
 from scratch import scratch_database
-from tradeguard.adapters.sim.workload import BENCH_LISTING_PRICE_MINOR, BENCH_SELLERS, bench_listing
+from tradeguard.adapters.sim.workload import (
+    BENCH_SELLERS,
+    bench_checkout_body,
+    bench_listing,
+    bench_payment_body,
+)
 from tradeguard.adapters.storage.engine import database_url, is_sqlite
 
 POLICY = """
@@ -139,28 +144,10 @@ def drive(base: str, key: str, concurrency: int, duration_s: float) -> tuple[int
                 s = (c * 7919 + n) % BENCH_SELLERS
                 try:
                     checkout = call(
-                        "POST",
-                        "/v1/checkouts",
-                        operator,
-                        {
-                            "buyer_id": f"http-b{c}",
-                            "currency": "CNY",
-                            "lines": [
-                                {
-                                    "listing_id": bench_listing(s),
-                                    "quantity": 1,
-                                    "unit_price_minor": BENCH_LISTING_PRICE_MINOR,
-                                }
-                            ],
-                            "shipping_fees_minor": {f"bench-s{s}": 800},
-                        },
+                        "POST", "/v1/checkouts", operator, bench_checkout_body(f"http-b{c}", s)
                     )
                     group, order_id = checkout["payment_group_id"], checkout["orders"][0]["id"]
-                    payment = {
-                        "amount_minor": checkout["total_minor"],
-                        "currency": "CNY",
-                        "payment_reference": f"psp-{group}",
-                    }
+                    payment = bench_payment_body(checkout)
                     call("POST", f"/v1/payment-groups/{group}/payment", operator, payment)
                     call(
                         "POST",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from tradeguard.bootstrap import App
 from tradeguard.kernel.parties import OPERATOR, buyer, seller
@@ -21,6 +21,31 @@ BENCH_LISTING_PRICE_MINOR = 12_900
 def bench_listing(seller_no: int) -> str:
     """The benchmark listing sold by bench seller ``seller_no``."""
     return f"bench-l{seller_no}"
+
+
+def bench_checkout_body(buyer_id: str, seller_no: int) -> dict[str, Any]:
+    """The JSON body of ``POST /v1/checkouts`` for one benchmark item, shipping included."""
+    return {
+        "buyer_id": buyer_id,
+        "currency": "CNY",
+        "lines": [
+            {
+                "listing_id": bench_listing(seller_no),
+                "quantity": 1,
+                "unit_price_minor": BENCH_LISTING_PRICE_MINOR,
+            }
+        ],
+        "shipping_fees_minor": {f"bench-s{seller_no}": 800},
+    }
+
+
+def bench_payment_body(checkout: dict[str, Any]) -> dict[str, Any]:
+    """The JSON body reporting the payment of a checkout's answer (``POST .../payment``)."""
+    return {
+        "amount_minor": checkout["total_minor"],
+        "currency": "CNY",
+        "payment_reference": f"psp-{checkout['payment_group_id']}",
+    }
 
 
 def register_bench_listings(app: App, sellers: int = BENCH_SELLERS) -> None:
